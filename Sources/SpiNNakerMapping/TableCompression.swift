@@ -1,0 +1,70 @@
+/// Table compression: drop defaultable entries, then merge entries of one key zone (layer) that
+/// share a route, as the pair / ordered-covering compressors do: a merge is kept only if the
+/// merged (key, mask) matches no key of an entry with another route (a dropped defaultable
+/// entry counts as another route, since its packets must fall through to default routing).
+/// No kept entry then overlaps an entry of another route, so entry order does not matter and
+/// every key of the original table is routed as before.
+
+/// The smallest (key, mask) matching every key that `a` or `b` matches.
+public func mergedKeyAndMask(_ a: KeyAndMask, _ b: KeyAndMask) -> KeyAndMask {
+    let agree = ~(a.key ^ b.key)
+    let mask = a.mask & b.mask & agree
+    return KeyAndMask(key: a.key & mask, mask: mask)
+}
+
+/// Compresses one table. Entries merge only when their keys agree under `zoneMask` (the layer
+/// field), and the result is sorted by key.
+public func compressTable(_ table: RoutingTable, zoneMask: UInt32) -> RoutingTable {
+    var groups: [GroupKey: [RoutingEntry]] = [:]
+    for e in table.entries where !e.defaultable {
+        groups[GroupKey(zone: e.key & zoneMask, route: e.route), default: []].append(e)
+    }
+    var merged: [RoutingEntry] = []
+    for (group, members) in groups {
+        // Entries this group's merges must not capture: the same zone, another route or dropped.
+        let blockers = table.entries.filter {
+            $0.key & zoneMask == group.zone && ($0.defaultable || $0.route != group.route)
+        }.map(\.keyAndMask)
+        for km in mergeGroup(members.map(\.keyAndMask).sorted { $0.key < $1.key }, avoiding: blockers) {
+            merged.append(RoutingEntry(key: km.key, mask: km.mask, route: group.route, defaultable: false))
+        }
+    }
+    merged.sort { ($0.key, $0.mask, $0.route) < ($1.key, $1.mask, $1.route) }
+    return RoutingTable(chip: table.chip, entries: merged)
+}
+
+struct GroupKey: Hashable {
+    let zone: UInt32
+    let route: UInt32
+}
+
+/// Greedy merge: grow each entry by absorbing later ones while the result captures no blocker.
+func mergeGroup(_ members: [KeyAndMask], avoiding blockers: [KeyAndMask]) -> [KeyAndMask] {
+    var remaining = members
+    var result: [KeyAndMask] = []
+    while !remaining.isEmpty {
+        var current = remaining.removeFirst()
+        var i = 0
+        while i < remaining.count {
+            let candidate = mergedKeyAndMask(current, remaining[i])
+            if blockers.contains(where: { candidate.overlaps($0) }) {
+                i += 1
+            } else {
+                current = candidate
+                remaining.remove(at: i)
+            }
+        }
+        result.append(current)
+    }
+    return result
+}
+
+/// Compresses every table and checks each fits the router.
+public func compressTables(_ tables: [RoutingTable], zoneMask: UInt32,
+                           limit: Int = Machine.routerEntries) throws -> [RoutingTable] {
+    let compressed = tables.map { compressTable($0, zoneMask: zoneMask) }
+    if let full = compressed.first(where: { $0.entries.count > limit }) {
+        throw MappingError.routingTableTooLarge(chip: full.chip, entries: full.entries.count, limit: limit)
+    }
+    return compressed.filter { !$0.entries.isEmpty }
+}

@@ -1,0 +1,82 @@
+import SpikeCluster
+import SpikeCompression
+
+/// Moving a layer's parameters between the ranks' slices and the coordinator's whole-layer view.
+/// The whole layer is laid out `[k][map]` (synapse-major, global map index fastest).
+public extension ConvSlice {
+    /// Gathers a `[k][localMap]` array of every rank onto `root` as `[k][map]`.
+    func gatherLayer<T: BitwiseCopyable>(_ local: [T], slices: MapSlices, comm: Communicator, root: Int = 0,
+                                         zero: T) -> [T] {
+        let k = synapsesPerMap
+        let counts = slices.counts.map { $0 * k }
+        let displs = exclusiveScan(counts)
+        var blocks = [T](repeating: zero, count: comm.rank == root ? k * spec.maps : 0)
+        local.withUnsafeBufferPointer { s in
+            blocks.withUnsafeMutableBufferPointer { r in
+                comm.gatherv(s, into: r, counts: counts, displacements: displs, root: root)
+            }
+        }
+        guard comm.rank == root else { return [] }
+        var whole = [T](repeating: zero, count: k * spec.maps)
+        for r in 0..<slices.ranks {
+            let maps = slices.range(of: r), mr = maps.count
+            for i in 0..<k {
+                for j in 0..<mr { whole[i * spec.maps + maps.lowerBound + j] = blocks[displs[r] + i * mr + j] }
+            }
+        }
+        return whole
+    }
+
+    /// The inverse of `gatherLayer`: `root`'s `[k][map]` array to every rank's `[k][localMap]`.
+    func scatterLayer<T: BitwiseCopyable>(_ whole: [T], slices: MapSlices, comm: Communicator, root: Int = 0,
+                                          zero: T) -> [T] {
+        let k = synapsesPerMap
+        let counts = slices.counts.map { $0 * k }
+        let displs = exclusiveScan(counts)
+        var blocks = [T]()
+        if comm.rank == root {
+            blocks = [T](repeating: zero, count: k * spec.maps)
+            for r in 0..<slices.ranks {
+                let maps = slices.range(of: r), mr = maps.count
+                for i in 0..<k {
+                    for j in 0..<mr { blocks[displs[r] + i * mr + j] = whole[i * spec.maps + maps.lowerBound + j] }
+                }
+            }
+        }
+        var local = [T](repeating: zero, count: k * localMaps)
+        blocks.withUnsafeBufferPointer { s in
+            local.withUnsafeMutableBufferPointer { r in
+                comm.scatterv(s, counts: counts, displacements: displs, into: r, root: root)
+            }
+        }
+        return local
+    }
+
+    /// Gathers every rank's thresholds onto `root` in map order.
+    func gatherThresholds(slices: MapSlices, comm: Communicator, root: Int = 0) -> [Float] {
+        let counts = slices.counts, displs = exclusiveScan(counts)
+        var all = [Float](repeating: 0, count: comm.rank == root ? spec.maps : 0)
+        thresholds.withUnsafeBufferPointer { s in
+            all.withUnsafeMutableBufferPointer { r in
+                comm.gatherv(s, into: r, counts: counts, displacements: displs, root: root)
+            }
+        }
+        return all
+    }
+
+    /// Progressive pruning step: the coordinator gathers the layer's kernels, extends the mask to
+    /// `prunedTarget` pruned weights, and sends each rank its part. Returns the layer sparsity.
+    @discardableResult
+    func prune(toCount prunedTarget: Int, slices: MapSlices, comm: Communicator) -> Double {
+        let w = gatherLayer(weights, slices: slices, comm: comm, zero: 0)
+        var whole = gatherLayer(mask, slices: slices, comm: comm, zero: 0)
+        var s = [0.0]
+        if comm.isCoordinator {
+            extendMask(&whole, weights: w, prunedTarget: prunedTarget)
+            s[0] = sparsity(of: whole)
+        }
+        apply(mask: scatterLayer(whole, slices: slices, comm: comm, zero: 0))
+        s.withUnsafeMutableBufferPointer { comm.broadcast($0, root: 0) }
+        return s[0]
+    }
+}

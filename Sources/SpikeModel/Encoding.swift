@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Spike times of one sample: one byte per neuron, the timestep 0..<T, or `noSpike`.
+/// Layout is HWC (channel fastest), the same for inputs and for every layer's output.
+public let noSpike: UInt8 = 255
+
+public struct Shape: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+    public init(height: Int, width: Int, channels: Int) {
+        self.height = height; self.width = width; self.channels = channels
+    }
+    public var count: Int { height * width * channels }
+    public var description: String { "\(height)x\(width)x\(channels)" }
+}
+
+/// Difference-of-Gaussians kernel `Gc/sum(Gc) - Gs/sum(Gs)` on a size x size grid centred on the
+/// middle cell, row-major.
+public func dogKernel(size: Int, sigmaCenter: Double, sigmaSurround: Double) -> [Double] {
+    let c = Double(size / 2)
+    func gaussian(_ sigma: Double) -> [Double] {
+        var g = [Double]()
+        for y in 0..<size {
+            for x in 0..<size {
+                let d2 = (Double(y) - c) * (Double(y) - c) + (Double(x) - c) * (Double(x) - c)
+                g.append(exp(-d2 / (2 * sigma * sigma)))
+            }
+        }
+        let s = g.reduce(0, +)
+        return g.map { $0 / s }
+    }
+    let gc = gaussian(sigmaCenter), gs = gaussian(sigmaSurround)
+    return zip(gc, gs).map { $0 - $1 }
+}
+
+/// On/off DoG filtering: every input channel becomes two, `on = max(0, v)` and `off = max(0, -v)`,
+/// where v is the image (bytes scaled to [0,1]) convolved with the DoG kernel, borders clamped.
+/// Output layout HWC with channels (c on, c off) for each input channel c.
+public func dogOnOff(image: UnsafeBufferPointer<UInt8>, height: Int, width: Int, channels: Int,
+                     kernel: [Double], size: Int, into out: UnsafeMutableBufferPointer<Float>) {
+    let r = size / 2
+    for y in 0..<height {
+        for x in 0..<width {
+            for c in 0..<channels {
+                var v = 0.0
+                for ky in 0..<size {
+                    let yy = min(max(y + ky - r, 0), height - 1)
+                    for kx in 0..<size {
+                        let xx = min(max(x + kx - r, 0), width - 1)
+                        v += kernel[ky * size + kx] * Double(image[(yy * width + xx) * channels + c]) / 255.0
+                    }
+                }
+                let o = ((y * width + x) * channels + c) * 2
+                out[o] = Float(max(0, v))
+                out[o + 1] = Float(max(0, -v))
+            }
+        }
+    }
+}
+
+/// Per-feature min-max scaling fitted on the training set: `x' = (x - min) / (max - min)`.
+/// A feature constant over the training set maps to 0 (never spikes).
+public struct FeatureRange: Sendable {
+    public var minimum: [Float]
+    public var maximum: [Float]
+
+    public init(minimum: [Float], maximum: [Float]) { self.minimum = minimum; self.maximum = maximum }
+
+    public static func fit(_ values: UnsafeBufferPointer<Float>, features: Int) -> FeatureRange {
+        var lo = [Float](repeating: .infinity, count: features)
+        var hi = [Float](repeating: -.infinity, count: features)
+        let n = values.count / max(features, 1)
+        for i in 0..<n {
+            for f in 0..<features {
+                let v = values[i * features + f]
+                lo[f] = min(lo[f], v); hi[f] = max(hi[f], v)
+            }
+        }
+        return FeatureRange(minimum: lo, maximum: hi)
+    }
+
+    public func scale(_ v: Float, feature f: Int) -> Float {
+        let span = maximum[f] - minimum[f]
+        return span > 0 ? (v - minimum[f]) / span : 0
+    }
+}
+
+/// Latency coding: intensity x in [0,1] spikes at continuous time `t = 1 - x`, which falls in
+/// step `floor(t * T)` clamped to `T - 1`; `x <= 0` never spikes. Values above 1 (test data outside
+/// the training range) spike at step 0.
+@inline(__always)
+public func latencyStep(_ x: Float, timesteps: Int) -> UInt8 {
+    if !(x > 0) { return noSpike }
+    let t = 1 - min(x, 1)
+    let s = Int((t * Float(timesteps)).rounded(.down))
+    return UInt8(min(max(s, 0), timesteps - 1))
+}

@@ -1,0 +1,163 @@
+import SpikeCluster
+
+/// Spike times of a whole dataset at one layer's input, present in full on every rank.
+public struct SpikeDataset: Sendable {
+    public var shape: Shape
+    public var count: Int
+    /// `count * shape.count` bytes: step 0..<T or `noSpike`.
+    public var times: [UInt8]
+    public init(shape: Shape, count: Int, times: [UInt8]) {
+        self.shape = shape; self.count = count; self.times = times
+    }
+}
+
+/// A rank's best neuron for one training sample; the global winner is the candidate with the
+/// earliest step, then the largest potential, then the lowest map index.
+public struct WinnerCandidate: BitwiseCopyable, Equatable, Sendable {
+    public var step: Int32
+    public var potential: Float
+    public var map: Int32
+    public static let none = WinnerCandidate(step: .max, potential: 0, map: .max)
+    public init(step: Int32, potential: Float, map: Int32) {
+        self.step = step; self.potential = potential; self.map = map
+    }
+
+    public func beats(_ o: WinnerCandidate) -> Bool {
+        if step != o.step { return step < o.step }
+        if potential != o.potential { return potential > o.potential }
+        return map < o.map
+    }
+
+    public static func best(_ all: [WinnerCandidate]) -> WinnerCandidate {
+        var b = WinnerCandidate.none
+        for c in all where c.beats(b) { b = c }
+        return b
+    }
+}
+
+public struct EpochStats: Sendable {
+    public var epoch: Int
+    public var samples: Int
+    /// Samples in which some neuron fired (and so learned).
+    public var winners: Int
+    /// Distinct maps that won at least once this epoch.
+    public var activeMaps: Int
+    public var seconds: Double
+}
+
+/// Trains one convolution layer exactly as the reference does, on a rank's slice of its maps:
+/// per sample one random patch, the first neuron to fire (agreed over all ranks) wins, STDP on the
+/// winner's kernel, threshold adaptation everywhere, annealing after each epoch.
+public struct LayerTrainer {
+    public let slice: ConvSlice
+    public let timesteps: Int
+    public let comm: Communicator
+    public let seed: UInt64
+    public let layerIndex: Int
+
+    public init(slice: ConvSlice, timesteps: Int, comm: Communicator, seed: UInt64, layerIndex: Int) {
+        self.slice = slice; self.timesteps = timesteps; self.comm = comm; self.seed = seed
+        self.layerIndex = layerIndex
+    }
+
+    /// Runs all epochs; `afterEpoch` runs on every rank after each epoch (pruning, progress).
+    public func train(on data: SpikeDataset, afterEpoch: (EpochStats) -> Void) {
+        var stdp = slice.spec.stdp
+        var adaptation = slice.spec.thresholds
+        for epoch in 0..<slice.spec.epochs {
+            let start = monotonicSeconds()
+            var stats = runEpoch(epoch, on: data, stdp: stdp, adaptation: adaptation)
+            stats.seconds = monotonicSeconds() - start
+            stdp.a *= slice.spec.anneal
+            adaptation.eta *= slice.spec.anneal
+            afterEpoch(stats)
+        }
+    }
+
+    /// One pass over the samples in an order drawn from the epoch's stream.
+    public func runEpoch(_ epoch: Int, on data: SpikeDataset, stdp: STDP, adaptation: ThresholdAdaptation) -> EpochStats {
+        let spec = slice.spec
+        let k = spec.kernel, inShape = data.shape
+        let cin = inShape.channels, rowLen = k * cin
+        let synapses = k * k * cin, m = slice.localMaps
+        let firstMap = slice.maps.lowerBound, totalMaps = spec.maps
+        let T = timesteps
+        let maxY = inShape.height - k + 1, maxX = inShape.width - k + 1
+        var rng = RandomStream(seed: seed, 2, UInt64(layerIndex), UInt64(epoch))
+        let order = rng.permutation(data.count)
+        let distributed = comm.size > 1
+        var winners = 0
+        var won = [Bool](repeating: false, count: totalMaps)
+
+        // Per-sample scratch, allocated once per epoch.
+        var patch = [UInt8](repeating: 0, count: synapses)
+        var sorted = [Int32](repeating: 0, count: synapses)
+        var bucketStart = [Int32](repeating: 0, count: T + 2)
+        var potential = [Float](repeating: 0, count: max(m, 1))
+
+        data.times.withUnsafeBufferPointer { times in
+        slice.weights.withUnsafeMutableBufferPointer { w in
+        slice.thresholds.withUnsafeMutableBufferPointer { th in
+        slice.mask.withUnsafeBufferPointer { mask in
+        patch.withUnsafeMutableBufferPointer { patch in
+        sorted.withUnsafeMutableBufferPointer { sorted in
+        bucketStart.withUnsafeMutableBufferPointer { bucket in
+        potential.withUnsafeMutableBufferPointer { pot in
+            for sampleIndex in order {
+                let y0 = rng.int(below: maxY), x0 = rng.int(below: maxX)
+                // The patch, kernel-ordered, then its spiking inputs sorted by step (counting sort,
+                // stable, so ties keep synapse order: the same order on every rank).
+                let base = Int(sampleIndex) * inShape.count
+                for ky in 0..<k {
+                    let src = base + ((y0 + ky) * inShape.width + x0) * cin
+                    for j in 0..<rowLen { patch[ky * rowLen + j] = times[src + j] }
+                }
+                for s in 0..<(T + 2) { bucket[s] = 0 }
+                for i in 0..<synapses where patch[i] != noSpike { bucket[Int(patch[i]) + 1] += 1 }
+                for s in 0..<T { bucket[s + 1] += bucket[s] }
+                for i in 0..<synapses where patch[i] != noSpike {
+                    let s = Int(patch[i])
+                    sorted[Int(bucket[s])] = Int32(i)
+                    bucket[s] += 1
+                }
+                // bucket[s] now ends step s; spikes of step s sit at [end(s-1), end(s)).
+
+                var local = WinnerCandidate.none
+                if m > 0 {
+                    for j in 0..<m { pot[j] = 0 }
+                    var at = 0
+                    for s in 0..<T {
+                        let end = Int(bucket[s])
+                        if at == end { continue }
+                        while at < end {
+                            addRow(w.baseAddress! + Int(sorted[at]) * m, into: pot.baseAddress!, count: m)
+                            at += 1
+                        }
+                        var best = -1
+                        for j in 0..<m where pot[j] >= th[j] && (best < 0 || pot[j] > pot[best]) { best = j }
+                        if best >= 0 {
+                            local = WinnerCandidate(step: Int32(s), potential: pot[best], map: Int32(firstMap + best))
+                            break
+                        }
+                    }
+                }
+                let winner = distributed ? WinnerCandidate.best(comm.allgather(local)) : local
+                if winner.step == .max { continue }
+
+                winners += 1
+                won[Int(winner.map)] = true
+                let post = Float(winner.step) / Float(T)
+                adaptation.adapt(th, firstMap: firstMap, totalMaps: totalMaps, winner: Int(winner.map), t: post)
+                if slice.maps.contains(Int(winner.map)) {
+                    let j = Int(winner.map) - firstMap
+                    for i in 0..<synapses where mask[i * m + j] != 0 {
+                        let pre: Float = patch[i] == noSpike ? .infinity : Float(patch[i]) / Float(T)
+                        w[i * m + j] = stdp.updated(w[i * m + j], pre: pre, post: post)
+                    }
+                }
+            }
+        }}}}}}}}
+        return EpochStats(epoch: epoch, samples: data.count, winners: winners,
+                          activeMaps: won.filter { $0 }.count, seconds: 0)
+    }
+}

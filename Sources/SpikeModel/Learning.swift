@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The STDP rules of the reference simulator. Times are in [0, 1] (`step / T`); an input that did
+/// not spike has `pre = +infinity`. Weights stay in [0, 1].
+public enum STDPRule: String, Sendable, Codable, CaseIterable {
+    case multiplicative
+    case biological
+}
+
+public struct STDP: Sendable, Equatable {
+    public var rule: STDPRule
+    /// Learning rate, annealed each epoch.
+    public var a: Float
+    /// Multiplicative: the weight-dependence exponent.
+    public var b: Float
+    /// Biological: the time constant.
+    public var tau: Float
+
+    public init(rule: STDPRule, a: Float, b: Float = 0, tau: Float = 0.1) {
+        self.rule = rule; self.a = a; self.b = b; self.tau = tau
+    }
+
+    /// The new weight of a synapse whose input spiked at `pre` when its neuron fired at `post`.
+    @inline(__always)
+    public func updated(_ w: Float, pre: Float, post: Float) -> Float {
+        let v: Float
+        switch rule {
+        case .multiplicative:
+            v = pre <= post ? w + a * expf(-b * w) : w - a * expf(b * (w - 1))
+        case .biological:
+            // A missing input spike (pre = inf) gives exp(-inf) = 0: no depression, as in the reference.
+            v = pre <= post ? w + a * expf(-(post - pre) / tau) : w - a * expf(-(pre - post) / tau)
+        }
+        return min(max(v, 0), 1)
+    }
+}
+
+/// Target-timestamp threshold adaptation (Falez et al., IJCNN 2019), as coded in the reference:
+/// with the winner firing at `t`, every threshold moves by `-eta * (t - tObj)`; the winner then gains
+/// `eta` and every other neuron loses `eta / (N - 1)`; thresholds never fall below `minThreshold`.
+public struct ThresholdAdaptation: Sendable, Equatable {
+    public var eta: Float
+    public var targetTime: Float
+    public var minThreshold: Float
+
+    public init(eta: Float, targetTime: Float, minThreshold: Float) {
+        self.eta = eta; self.targetTime = targetTime; self.minThreshold = minThreshold
+    }
+
+    /// Adapts the thresholds of maps `firstMap ..< firstMap + thresholds.count` (a rank's slice of a
+    /// layer of `totalMaps` maps) after `winner` fired at time `t`.
+    public func adapt(_ thresholds: UnsafeMutableBufferPointer<Float>, firstMap: Int, totalMaps: Int,
+                      winner: Int, t: Float) {
+        let timing = eta * (t - targetTime)
+        let loser = totalMaps > 1 ? eta / Float(totalMaps - 1) : 0
+        for i in 0..<thresholds.count {
+            var th = thresholds[i] - timing
+            th += (firstMap + i == winner) ? eta : -loser
+            thresholds[i] = max(minThreshold, th)
+        }
+    }
+}

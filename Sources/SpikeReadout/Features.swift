@@ -1,0 +1,48 @@
+/// Spike times to SVM features, as the reference does: each spike becomes
+/// `f = clip(1 - (t - tObj) / (1 - tObj), 0, 1)` with `t = step / T` (0 when the neuron did not
+/// fire), then the map is sum-pooled to a `grid x grid` layout.
+public struct TimeFeatures: Sendable {
+    public var timesteps: Int
+    public var targetTime: Float
+    public var grid: Int
+    public init(timesteps: Int, targetTime: Float, grid: Int = 2) {
+        self.timesteps = timesteps; self.targetTime = targetTime; self.grid = grid
+    }
+
+    /// The feature value of each possible step (index 255 = no spike).
+    public var table: [Float] {
+        (0..<256).map { s in
+            if s >= timesteps { return 0 }
+            let t = Float(s) / Float(timesteps)
+            return min(max(1 - (t - targetTime) / (1 - targetTime), 0), 1)
+        }
+    }
+
+    /// `times`: `count` images of `height x width x maps` step bytes (HWC). Returns
+    /// `count x maps x grid x grid` features, map-major within an image.
+    public func extract(times: [UInt8], count: Int, height: Int, width: Int, maps: Int) -> [Float] {
+        let g = grid, perImage = maps * g * g
+        var out = [Float](repeating: 0, count: count * perImage)
+        let lut = table
+        times.withUnsafeBufferPointer { t in
+            out.withUnsafeMutableBufferPointer { o in
+                lut.withUnsafeBufferPointer { lut in
+                    for i in 0..<count {
+                        let base = i * height * width * maps
+                        let ob = o.baseAddress! + i * perImage
+                        for y in 0..<height {
+                            let gy = y * g / height
+                            for x in 0..<width {
+                                let gx = x * g / width
+                                let cell = gy * g + gx
+                                let row = base + (y * width + x) * maps
+                                for j in 0..<maps { ob[j * g * g + cell] += lut[Int(t[row + j])] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import SpikeCluster
+import SpikeMPI
+
+let usage = """
+usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
+       spinnprune check <config.json>
+
+  train   train the network of the config on its dataset (run under mpirun for several ranks),
+          read it out with a linear SVM, map it onto the SpiNNaker machine of the config, and
+          write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
+  check   validate a config file and print the layer shapes, without loading any data
+"""
+
+/// Entry point of the executable: returns the process exit code.
+public func spinnpruneMain(_ args: [String]) -> Int32 {
+    func fail(_ message: String, code: Int32 = 2) -> Int32 {
+        FileHandle.standardError.write(Data("spinnprune: \(message)\n".utf8))
+        return code
+    }
+    guard let command = args.first else { return fail(usage) }
+    switch command {
+    case "-h", "--help", "help":
+        print(usage)
+        return 0
+    case "check":
+        guard args.count == 2 else { return fail(usage) }
+        do {
+            let config = try ExperimentConfig.load(URL(fileURLWithPath: args[1]))
+            print("\(args[1]): valid; \(config.layers.count) layer(s): \(config.layers.map(\.spec.name).joined(separator: ", "))")
+            return 0
+        } catch {
+            return fail("error: \(error)", code: 1)
+        }
+    case "train":
+        var rest = Array(args.dropFirst())
+        var options: TrainOptions?
+        while !rest.isEmpty {
+            let a = rest.removeFirst()
+            switch a {
+            case "--runs-dir", "--name":
+                guard let v = rest.first else { return fail("\(a) needs a value\n\(usage)") }
+                rest.removeFirst()
+                if options == nil { return fail("give the config file before \(a)\n\(usage)") }
+                if a == "--runs-dir" { options!.runsDir = v } else { options!.name = v }
+            default:
+                if a.hasPrefix("-") || options != nil { return fail("unexpected argument \(a)\n\(usage)") }
+                options = TrainOptions(configPath: a)
+            }
+        }
+        guard let options else { return fail(usage) }
+        let comm = MPICommunicator()
+        defer { comm.finalize() }
+        do {
+            try train(options, comm: comm)
+            return 0
+        } catch is SilentFailure {
+            return 1
+        } catch {
+            FileHandle.standardError.write(Data("spinnprune: error\(comm.size > 1 ? " (rank \(comm.rank))" : ""): \(error)\n".utf8))
+            return 1
+        }
+    default:
+        return fail("unknown command \(command)\n\(usage)")
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import SpikeModel
+import SpikeCompression
+
+/// One experiment, as read from `configs/*.json` and validated. See docs/CONFIG.md.
+public struct ExperimentConfig: Sendable {
+    public struct Dataset: Sendable {
+        public var path: String
+        public var trainLimit: Int?
+        public var testLimit: Int?
+    }
+    public struct DoG: Sendable {
+        public var size: Int
+        public var sigmaCenter: Double
+        public var sigmaSurround: Double
+    }
+    public struct Layer: Sendable {
+        public var spec: LayerSpec
+        public var pruning: PruningSchedule?
+    }
+    public struct Readout: Sendable {
+        public var grid: Int
+        public var C: Double
+        public var epsilon: Double
+    }
+    public struct SpiNNaker: Sendable {
+        public var machine: String
+        public var neuronsPerCore: Int
+    }
+
+    public var name: String
+    public var seed: UInt64
+    public var dataset: Dataset
+    public var dog: DoG
+    public var timesteps: Int
+    public var layers: [Layer]
+    public var readout: Readout
+    public var spinnaker: SpiNNaker
+    public var batchSize: Int
+    /// The resolved config, every default filled in, as written to the run directory.
+    public var resolved: [String: Any] { resolvedJSON.value }
+    var resolvedJSON: JSONBox
+
+    public var readoutTargetTime: Float {
+        for l in layers.reversed() { if case .conv(let c) = l.spec { return c.thresholds.targetTime } }
+        return 0.75
+    }
+
+    /// Reads and validates a config file; relative paths resolve against the current directory.
+    public static func load(_ url: URL) throws -> ExperimentConfig {
+        let r = try ConfigReader.load(url)
+        let name = try r.string("name")
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
+            throw r.fail("name", "use letters, digits, '-', '_' and '.' only (it names the run directory)")
+        }
+        let seed = try r.int("seed", default: 1, min: 0)
+        let timesteps = try r.int("timesteps", default: 32, min: 1, max: 254)
+        let batch = try r.int("batch_size", default: 256, min: 1, max: 1 << 20)
+
+        let d = try r.object("dataset")!
+        _ = try d.string("format", default: "idx", oneOf: ["idx"])
+        let dataset = Dataset(path: try d.string("path"), trainLimit: try d.optionalInt("train_limit", min: 1),
+                              testLimit: try d.optionalInt("test_limit", min: 1))
+        try d.rejectUnknownKeys()
+
+        let p = try r.object("preprocess")!
+        let g = try p.object("dog")!
+        let dog = DoG(size: try g.int("size", default: 7, min: 1, max: 63),
+                      sigmaCenter: try g.double("sigma_center", default: 1, min: 0, openMin: true),
+                      sigmaSurround: try g.double("sigma_surround", default: 4, min: 0, openMin: true))
+        if dog.size % 2 == 0 { throw g.fail("size", "must be odd (the kernel is centred on a pixel), got \(dog.size)") }
+        try g.rejectUnknownKeys()
+        try p.rejectUnknownKeys()
+
+        var layers: [Layer] = []
+        let list = try r.array("layers")
+        if list.isEmpty { throw r.fail("layers", "needs at least one layer") }
+        var names = Set<String>()
+        for (i, l) in list.enumerated() {
+            let type = try l.string("type", oneOf: ["conv", "pool"])
+            let lname = try l.string("name", default: type == "conv" ? "conv\(i + 1)" : "pool\(i + 1)")
+            if !names.insert(lname).inserted { throw l.fail("name", "\"\(lname)\" is used by two layers") }
+            if type == "pool" {
+                if i == 0 { throw l.fail("type", "the first layer must be a convolution") }
+                let w = try l.int("window", min: 1)
+                layers.append(Layer(spec: .pool(PoolSpec(name: lname, window: w, stride: try l.int("stride", default: w, min: 1),
+                                                         pad: try l.int("pad", default: 0, min: 0))), pruning: nil))
+                try l.rejectUnknownKeys()
+                continue
+            }
+            let epochs = try l.int("epochs", min: 0)
+            let s = try l.object("stdp")!
+            let rule = STDPRule(rawValue: try s.string("rule", oneOf: STDPRule.allCases.map(\.rawValue)))!
+            let stdp = STDP(rule: rule, a: Float(try s.double("a", default: 0.1, min: 0)),
+                            b: Float(try s.double("b", default: rule == .multiplicative ? 1 : 0)),
+                            tau: Float(try s.double("tau", default: 0.1, min: 0, openMin: true)))
+            try s.rejectUnknownKeys()
+            let t = try l.object("threshold")!
+            let adaptation = ThresholdAdaptation(eta: Float(try t.double("eta", default: 1, min: 0)),
+                                                 targetTime: Float(try t.double("target_time", min: 0, max: 1, openMax: true)),
+                                                 minThreshold: Float(try t.double("min", default: 1, min: 0)))
+            let thMean = try t.double("init_mean", min: 0, openMin: true)
+            let thStd = try t.double("init_std", default: 0.1, min: 0)
+            try t.rejectUnknownKeys()
+            let wi = try l.object("weights", required: false)
+            let wLow = try wi?.double("low", default: 0, min: 0, max: 1) ?? 0
+            let wHigh = try wi?.double("high", default: 1, min: 0, max: 1) ?? 1
+            if wLow > wHigh { throw wi!.fail("low", "must not exceed weights.high") }
+            try wi?.rejectUnknownKeys()
+            let spec = ConvSpec(name: lname, kernel: try l.int("kernel", min: 1), stride: try l.int("stride", default: 1, min: 1),
+                                pad: try l.int("pad", default: 0, min: 0), maps: try l.int("maps", min: 1, max: 1 << 20),
+                                epochs: epochs, stdp: stdp, thresholds: adaptation,
+                                initialThresholdMean: Float(thMean), initialThresholdStd: Float(thStd),
+                                weightLow: Float(wLow), weightHigh: Float(wHigh),
+                                anneal: Float(try l.double("anneal", default: 0.95, min: 0, max: 1)))
+            var pruning: PruningSchedule?
+            if let pr = try l.object("pruning", required: false) {
+                let final = try pr.double("final_sparsity", min: 0, max: 1, openMax: true)
+                let start = try pr.int("start_epoch", default: 0, min: 0)
+                let end = try pr.int("end_epoch", default: max(epochs - 1, 0), min: 0)
+                if end < start { throw pr.fail("end_epoch", "must be at least start_epoch (\(start)), got \(end)") }
+                if epochs > 0 && end >= epochs { throw pr.fail("end_epoch", "must be below the layer's epochs (\(epochs)), got \(end)") }
+                let ramp = PruningSchedule.Ramp(rawValue: try pr.string("ramp", default: "cubic", oneOf: ["linear", "cubic"]))!
+                pruning = PruningSchedule(finalSparsity: final, startEpoch: start, endEpoch: end, ramp: ramp)
+                try pr.rejectUnknownKeys()
+            }
+            layers.append(Layer(spec: .conv(spec), pruning: pruning))
+            try l.rejectUnknownKeys()
+        }
+
+        let ro = try r.object("readout", required: false)
+        let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1) ?? 2,
+                              C: try ro?.double("C", default: 1, min: 0, openMin: true) ?? 1,
+                              epsilon: try ro?.double("epsilon", default: 0.1, min: 0, openMin: true) ?? 0.1)
+        try ro?.rejectUnknownKeys()
+        let sp = try r.object("spinnaker", required: false)
+        let spinn = SpiNNaker(machine: try sp?.string("machine", default: "cluster-configs/machines/spinn5.json")
+                                  ?? "cluster-configs/machines/spinn5.json",
+                              neuronsPerCore: try sp?.int("neurons_per_core", default: 256, min: 1, max: 2048) ?? 256)
+        try sp?.rejectUnknownKeys()
+        try r.rejectUnknownKeys()
+
+        var config = ExperimentConfig(name: name, seed: UInt64(seed), dataset: dataset, dog: dog, timesteps: timesteps,
+                                      layers: layers, readout: readout, spinnaker: spinn, batchSize: batch,
+                                      resolvedJSON: JSONBox([:]))
+        config.resolvedJSON = JSONBox(config.makeResolved())
+        return config
+    }
+
+    /// Checks the layer stack against the input: every layer must produce at least a 1x1 map.
+    public func checkShapes(input: Shape, file: String) throws -> [Shape] {
+        var shapes = [input]
+        var s = input
+        for (i, l) in layers.enumerated() {
+            let field = "layers[\(i)]"
+            switch l.spec {
+            case .conv(let c):
+                if s.height + 2 * c.pad < c.kernel || s.width + 2 * c.pad < c.kernel {
+                    throw ConfigError(file: file, field: "\(field).kernel",
+                                      message: "kernel \(c.kernel) (pad \(c.pad)) does not fit the \(s) input of \(c.name)")
+                }
+            case .pool(let p):
+                if s.height + 2 * p.pad < p.window || s.width + 2 * p.pad < p.window {
+                    throw ConfigError(file: file, field: "\(field).window",
+                                      message: "window \(p.window) does not fit the \(s) input of \(p.name)")
+                }
+            }
+            s = l.spec.outputShape(s)
+            shapes.append(s)
+        }
+        return shapes
+    }
+
+    func makeResolved() -> [String: Any] {
+        var layerList: [[String: Any]] = []
+        for l in layers {
+            switch l.spec {
+            case .pool(let p):
+                layerList.append(["type": "pool", "name": p.name, "window": p.window, "stride": p.stride, "pad": p.pad])
+            case .conv(let c):
+                var o: [String: Any] = ["type": "conv", "name": c.name, "kernel": c.kernel, "stride": c.stride, "pad": c.pad,
+                                        "maps": c.maps, "epochs": c.epochs, "anneal": Double(c.anneal),
+                                        "stdp": ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "b": Double(c.stdp.b),
+                                                 "tau": Double(c.stdp.tau)],
+                                        "threshold": ["eta": Double(c.thresholds.eta), "target_time": Double(c.thresholds.targetTime),
+                                                      "min": Double(c.thresholds.minThreshold),
+                                                      "init_mean": Double(c.initialThresholdMean),
+                                                      "init_std": Double(c.initialThresholdStd)],
+                                        "weights": ["low": Double(c.weightLow), "high": Double(c.weightHigh)]]
+                if let p = l.pruning {
+                    o["pruning"] = ["final_sparsity": p.finalSparsity, "start_epoch": p.startEpoch,
+                                    "end_epoch": p.endEpoch, "ramp": p.ramp.rawValue]
+                }
+                layerList.append(o)
+            }
+        }
+        var ds: [String: Any] = ["format": "idx", "path": dataset.path]
+        if let t = dataset.trainLimit { ds["train_limit"] = t }
+        if let t = dataset.testLimit { ds["test_limit"] = t }
+        return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": ds,
+                "preprocess": ["dog": ["size": dog.size, "sigma_center": dog.sigmaCenter, "sigma_surround": dog.sigmaSurround]],
+                "layers": layerList,
+                "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon],
+                "spinnaker": ["machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
+    }
+}
+
+/// Lets a JSON dictionary travel in a Sendable struct (it is never mutated after creation).
+struct JSONBox: @unchecked Sendable {
+    let value: [String: Any]
+    init(_ v: [String: Any]) { value = v }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// A bad config: names the file and the field.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let file: String
+    public let field: String
+    public let message: String
+    public var description: String { "\(file): \(field.isEmpty ? "" : "\(field): ")\(message)" }
+}
+
+/// Typed reads over a JSON object that remember where they are, so every error names its field,
+/// and that refuse keys nobody read (a typo is an error, not a silent default).
+struct ConfigReader {
+    let file: String
+    let path: String
+    let object: [String: Any]
+    private let seen: SeenKeys
+
+    final class SeenKeys { var keys = Set<String>() }
+
+    init(file: String, path: String, object: [String: Any]) {
+        self.file = file; self.path = path; self.object = object; seen = SeenKeys()
+    }
+
+    static func load(_ url: URL) throws -> ConfigReader {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ConfigError(file: url.path, field: "", message: "cannot read the file (\(error.localizedDescription))")
+        }
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: data) } catch {
+            throw ConfigError(file: url.path, field: "", message: "not valid JSON (\((error as NSError).userInfo["NSDebugDescription"] ?? error))")
+        }
+        guard let obj = json as? [String: Any] else {
+            throw ConfigError(file: url.path, field: "", message: "the top level must be a JSON object")
+        }
+        return ConfigReader(file: url.path, path: "", object: obj)
+    }
+
+    func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    func fail(_ key: String, _ message: String) -> ConfigError { ConfigError(file: file, field: field(key), message: message) }
+
+    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+
+    private func raw(_ key: String) -> Any? {
+        seen.keys.insert(key)
+        let v = object[key]
+        return v is NSNull ? nil : v
+    }
+
+    func string(_ key: String, default d: String? = nil, oneOf choices: [String]? = nil) throws -> String {
+        guard let v = raw(key) else {
+            if let d { return d }
+            throw fail(key, "missing (a string is required)")
+        }
+        guard let s = v as? String else { throw fail(key, "expected a string, got \(v)") }
+        if let choices, !choices.contains(s) {
+            throw fail(key, "must be one of \(choices.joined(separator: ", ")), got \"\(s)\"")
+        }
+        return s
+    }
+
+    func int(_ key: String, default d: Int? = nil, min lo: Int? = nil, max hi: Int? = nil) throws -> Int {
+        guard let v = raw(key) else {
+            if let d { return d }
+            throw fail(key, "missing (an integer is required)")
+        }
+        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 else {
+            throw fail(key, "expected an integer, got \(v)")
+        }
+        let i = n.intValue
+        if let lo, i < lo { throw fail(key, "must be at least \(lo), got \(i)") }
+        if let hi, i > hi { throw fail(key, "must be at most \(hi), got \(i)") }
+        return i
+    }
+
+    func optionalInt(_ key: String, min lo: Int? = nil) throws -> Int? {
+        has(key) ? try int(key, min: lo) : { seen.keys.insert(key); return nil }()
+    }
+
+    func double(_ key: String, default d: Double? = nil, min lo: Double? = nil, max hi: Double? = nil,
+                openMin: Bool = false, openMax: Bool = false) throws -> Double {
+        guard let v = raw(key) else {
+            if let d { return d }
+            throw fail(key, "missing (a number is required)")
+        }
+        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue.isFinite else { throw fail(key, "expected a number, got \(v)") }
+        let x = n.doubleValue
+        if let lo, openMin ? x <= lo : x < lo { throw fail(key, "must be \(openMin ? ">" : ">=") \(lo), got \(x)") }
+        if let hi, openMax ? x >= hi : x > hi { throw fail(key, "must be \(openMax ? "<" : "<=") \(hi), got \(x)") }
+        return x
+    }
+
+    func bool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = raw(key) else { return d }
+        guard isJSONBool(v), let b = v as? Bool else { throw fail(key, "expected true or false, got \(v)") }
+        return b
+    }
+
+    func object(_ key: String, required: Bool = true) throws -> ConfigReader? {
+        guard let v = raw(key) else {
+            if required { throw fail(key, "missing (an object is required)") }
+            return nil
+        }
+        guard let o = v as? [String: Any] else { throw fail(key, "expected an object") }
+        return ConfigReader(file: file, path: field(key), object: o)
+    }
+
+    func array(_ key: String) throws -> [ConfigReader] {
+        guard let v = raw(key) else { throw fail(key, "missing (a list is required)") }
+        guard let a = v as? [Any] else { throw fail(key, "expected a list") }
+        return try a.enumerated().map { i, e in
+            guard let o = e as? [String: Any] else {
+                throw ConfigError(file: file, field: "\(field(key))[\(i)]", message: "expected an object")
+            }
+            return ConfigReader(file: file, path: "\(field(key))[\(i)]", object: o)
+        }
+    }
+
+    /// Call after reading: any key not read is a typo or an unsupported option.
+    func rejectUnknownKeys() throws {
+        let unknown = Set(object.keys).subtracting(seen.keys).sorted()
+        if let k = unknown.first { throw fail(k, "unknown key (check the spelling; see docs/CONFIG.md)") }
+    }
+}
+
+/// JSON true/false arrive as a boolean NSNumber subclass; plain numbers also cast to Bool on Linux,
+/// so ask the number's type instead.
+func isJSONBool(_ v: Any) -> Bool {
+    guard let n = v as? NSNumber else { return false }
+    return String(describing: type(of: n)).contains("Boolean")
+}

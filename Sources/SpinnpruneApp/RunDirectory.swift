@@ -1,0 +1,59 @@
+import Foundation
+
+/// A run's outputs are written into a hidden staging directory and renamed into `runs/<name>` only
+/// when everything is there, so a failed or killed run never leaves a half-written run directory.
+struct RunDirectory {
+    let final: URL
+    let staging: URL
+
+    init(runsDir: URL, name: String) throws {
+        final = runsDir.appendingPathComponent(name)
+        staging = runsDir.appendingPathComponent(".\(name).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        let fm = FileManager.default
+        try? fm.removeItem(at: staging)
+        do {
+            try fm.createDirectory(at: staging.appendingPathComponent("weights"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: staging.appendingPathComponent("spinnaker"), withIntermediateDirectories: true)
+        } catch {
+            throw RunError("cannot create the run directory under \(runsDir.path): \(error.localizedDescription)")
+        }
+    }
+
+    func url(_ relative: String) -> URL { staging.appendingPathComponent(relative) }
+
+    func write(_ data: Data, to relative: String) throws {
+        do { try data.write(to: url(relative), options: .atomic) } catch {
+            throw RunError("cannot write \(url(relative).path): \(error.localizedDescription)")
+        }
+    }
+
+    func writeJSON(_ object: Any, to relative: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try write(data + Data("\n".utf8), to: relative)
+    }
+
+    func writeFloats(_ values: [Float], to relative: String) throws {
+        // Little-endian float32, no header: shapes and layout are in model.json.
+        try write(values.withUnsafeBufferPointer { Data(buffer: $0) }, to: relative)
+    }
+
+    /// Moves the finished run into place, replacing an earlier run of the same name.
+    func commit() throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: final.path) {
+            let old = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+            try fm.moveItem(at: final, to: old)
+            try fm.moveItem(at: staging, to: final)
+            try? fm.removeItem(at: old)
+        } else {
+            try fm.moveItem(at: staging, to: final)
+        }
+    }
+
+    func discard() { try? FileManager.default.removeItem(at: staging) }
+}
+
+public struct RunError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import SpikeCluster
+import SpikeCompression
+import SpikeData
+import SpikeModel
+import SpikeReadout
+import SpiNNakerMapping
+
+public struct TrainOptions: Sendable {
+    public var configPath: String
+    public var runsDir: String = "runs"
+    public var name: String?
+    public init(configPath: String) { self.configPath = configPath }
+}
+
+/// Progress lines on the coordinator's terminal, unbuffered so they show under mpirun.
+struct Progress {
+    let enabled: Bool
+    let start = monotonicSeconds()
+    func say(_ line: String) {
+        guard enabled else { return }
+        let t = String(format: "%7.1fs", monotonicSeconds() - start)
+        FileHandle.standardOutput.write(Data("[\(t)] \(line)\n".utf8))
+    }
+}
+
+/// What the coordinator records of a run (metrics.json).
+struct RunRecord {
+    var timings: [(String, Double)] = []
+    var layers: [[String: Any]] = []
+    var accuracy: [String: Any] = [:]
+    var spinnaker: [String: Any] = [:]
+    var exchange: [String: Any] = [:]
+}
+
+/// `spinnprune train`: the main job. Every rank runs this; rank 0 is the coordinator.
+public func train(_ options: TrainOptions, comm: Communicator) throws {
+    let progress = Progress(enabled: comm.isCoordinator)
+    var record = RunRecord()
+    var stageStart = monotonicSeconds()
+    func lap(_ name: String) {
+        let now = monotonicSeconds()
+        record.timings.append((name, now - stageStart))
+        stageStart = now
+    }
+
+    // 1. Config and data: every rank reads both, and all fail together if any rank cannot.
+    let loaded: Result<(ExperimentConfig, ImageSet, ImageSet, [Shape]), Error> = Result {
+        var config = try ExperimentConfig.load(URL(fileURLWithPath: options.configPath))
+        if let n = options.name { config.name = n }
+        let dir = URL(fileURLWithPath: config.dataset.path)
+        let trainSet = try IDXDataset.load(directory: dir, split: .train, limit: config.dataset.trainLimit)
+        let testSet = try IDXDataset.load(directory: dir, split: .test, limit: config.dataset.testLimit)
+        let input = Shape(height: trainSet.height, width: trainSet.width, channels: trainSet.channels * 2)
+        let shapes = try config.checkShapes(input: input, file: options.configPath)
+        return (config, trainSet, testSet, shapes)
+    }
+    try agreeOrFail(loaded.map { _ in () }, comm: comm)
+    let (config, trainImages, testImages, shapes) = try loaded.get()
+    progress.say("spinnprune train \(config.name): \(comm.size) rank(s), \(trainImages.count) train / \(testImages.count) test images from \(config.dataset.path), T = \(config.timesteps)")
+    lap("load")
+
+    // The coordinator prepares the run directory early so a bad runs path fails before training.
+    var runDir: RunDirectory?
+    let prepared: Result<Void, Error> = Result {
+        if comm.isCoordinator { runDir = try RunDirectory(runsDir: URL(fileURLWithPath: options.runsDir), name: config.name) }
+    }
+    try agreeOrFail(prepared, comm: comm)
+    let machineResult: Result<Machine, Error> = Result {
+        try Machine.load(descriptionAt: URL(fileURLWithPath: config.spinnaker.machine))
+    }
+    try agreeOrFail(machineResult.map { _ in () }, comm: comm)
+    let machine = try machineResult.get()
+
+    // 2. Encoding.
+    let encoder = Encoder(dog: config.dog, timesteps: config.timesteps, comm: comm)
+    var (trainData, range) = encoder.encode(trainImages, range: nil)
+    var (testData, _) = encoder.encode(testImages, range: range)
+    _ = range
+    progress.say("encoded: DoG \(config.dog.size)/\(config.dog.sigmaCenter)/\(config.dog.sigmaSurround) on/off, input \(trainData.shape)")
+    lap("encode")
+
+    // 3. Layers, greedy: train a convolution (with its pruning schedule), freeze it, push the data
+    // through it and the pooling layers after it, then go on.
+    var stages: [(stage: Stage, slices: MapSlices, pruning: PruningSchedule?)] = []
+    var exchangeStats = ForwardStats()
+    var i = 0
+    var convIndex = 0
+    while i < config.layers.count {
+        guard case .conv(let spec) = config.layers[i].spec else { i += 1; continue }
+        var pools: [PoolSpec] = []
+        var j = i + 1
+        while j < config.layers.count, case .pool(let p) = config.layers[j].spec { pools.append(p); j += 1 }
+        let slices = MapSlices(count: spec.maps, ranks: comm.size)
+        let slice = ConvSlice(spec: spec, input: trainData.shape, maps: slices.range(of: comm.rank),
+                              seed: config.seed, layerIndex: convIndex)
+        let schedule = config.layers[i].pruning
+        let total = slice.synapsesPerMap * spec.maps
+        progress.say("\(spec.name): training \(spec.maps) maps of \(spec.kernel)x\(spec.kernel)x\(trainData.shape.channels) for \(spec.epochs) epochs (\(slices.counts.map(String.init).joined(separator: "+")) maps per rank)")
+        let trainer = LayerTrainer(slice: slice, timesteps: config.timesteps, comm: comm, seed: config.seed, layerIndex: convIndex)
+        var sparsityNow = 0.0
+        trainer.train(on: trainData) { stats in
+            if let schedule {
+                let target = schedule.prunedCount(afterEpoch: stats.epoch, total: total)
+                if target > 0 { sparsityNow = slice.prune(toCount: target, slices: slices, comm: comm) }
+            }
+            let meanTh = comm.allreduceSum(Double(slice.thresholds.reduce(0, +))) / Double(spec.maps)
+            progress.say(String(format: "%@: epoch %d/%d  winners %d/%d  active maps %d/%d  mean threshold %.3f  pruned %.1f%%  %.2fs",
+                                spec.name, stats.epoch + 1, spec.epochs, stats.winners, stats.samples, stats.activeMaps,
+                                spec.maps, meanTh, sparsityNow * 100, stats.seconds))
+        }
+        lap("train \(spec.name)")
+        stages.append((Stage(conv: slice, pools: pools), slices, schedule))
+        // Whole train and test sets through the frozen stage, when a later layer needs them.
+        if j < config.layers.count {
+            let stage = stages.last!.stage
+            trainData = runStage(stage, on: trainData, timesteps: config.timesteps, batchSize: config.batchSize,
+                                 exchange: true, comm: comm, stats: &exchangeStats)!
+            testData = runStage(stage, on: testData, timesteps: config.timesteps, batchSize: config.batchSize,
+                                exchange: true, comm: comm, stats: &exchangeStats)!
+            progress.say("\(spec.name)\(pools.isEmpty ? "" : "+pool"): output \(trainData.shape) for every image")
+            lap("transform \(spec.name)")
+        }
+        convIndex += 1
+        i = j
+    }
+
+    // 4. Readout on the last stage's output: features per rank slice, gathered by the coordinator.
+    let last = stages.last!
+    let outShape = last.stage.outputShape
+    let features = TimeFeatures(timesteps: config.timesteps, targetTime: last.stage.conv.spec.thresholds.targetTime,
+                                grid: config.readout.grid)
+    func extract(_ data: SpikeDataset, label: String) -> [Float] {
+        let m = last.stage.conv.localMaps, g2 = config.readout.grid * config.readout.grid
+        var local = [Float](repeating: 0, count: data.count * m * g2)
+        runStage(last.stage, on: data, timesteps: config.timesteps, batchSize: config.batchSize, exchange: false,
+                 comm: comm, stats: &exchangeStats, consume: { first, n, times in
+            let f = features.extract(times: Array(times), count: n, height: outShape.height, width: outShape.width, maps: m)
+            for k in 0..<f.count { local[first * m * g2 + k] = f[k] }
+        }, progress: { done in
+            if done == data.count || done % (config.batchSize * 40) < config.batchSize {
+                progress.say("features \(label): \(done)/\(data.count) images")
+            }
+        })
+        // Gather: rank r holds [image][its maps][cell]; the coordinator interleaves to [image][map][cell].
+        let counts = last.slices.counts.map { $0 * g2 * data.count }
+        let blocks = gatherv(local, counts: counts, comm: comm)
+        guard comm.isCoordinator else { return [] }
+        let dim = outShape.channels * g2
+        var all = [Float](repeating: 0, count: data.count * dim)
+        let displs = exclusiveScan(counts)
+        for r in 0..<comm.size {
+            let mr = last.slices.counts[r] * g2, off = last.slices.starts[r] * g2
+            for img in 0..<data.count {
+                for k in 0..<mr { all[img * dim + off + k] = blocks[displs[r] + img * mr + k] }
+            }
+        }
+        return all
+    }
+    var trainFeatures = extract(trainData, label: "train")
+    var testFeatures = extract(testData, label: "test")
+    lap("features")
+
+    // 5. SVM on the coordinator.
+    var accuracy = [0.0, 0.0]
+    if comm.isCoordinator {
+        let dim = outShape.channels * config.readout.grid * config.readout.grid
+        let scaler = MinMaxScaler.fit(trainFeatures, count: trainImages.count, dim: dim)
+        scaler.transform(&trainFeatures, count: trainImages.count)
+        scaler.transform(&testFeatures, count: testImages.count)
+        progress.say("svm: \(trainImages.count) x \(dim) features, C = \(config.readout.C)")
+        let svm = try LinearSVM.train(features: trainFeatures, count: trainImages.count, dim: dim,
+                                      labels: trainImages.labels.map(Int32.init), C: config.readout.C,
+                                      epsilon: config.readout.epsilon)
+        accuracy[0] = svm.accuracy(features: trainFeatures, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
+        accuracy[1] = svm.accuracy(features: testFeatures, count: testImages.count, labels: testImages.labels.map(Int32.init))
+    }
+    accuracy.withUnsafeMutableBufferPointer { comm.broadcast($0, root: 0) }
+    lap("svm")
+
+    // 6. Weights, masks, thresholds to the coordinator; compression per layer.
+    var totalWeights = 0, totalPruned = 0
+    var saved: [(String, [Float], [UInt8], [Float], ConvSlice)] = []
+    for (stage, slices, _) in stages {
+        let c = stage.conv
+        let w = c.gatherLayer(c.weights, slices: slices, comm: comm, zero: 0)
+        let m = c.gatherLayer(c.mask, slices: slices, comm: comm, zero: 0)
+        let th = c.gatherThresholds(slices: slices, comm: comm)
+        if comm.isCoordinator { saved.append((c.spec.name, w, m, th, c)) }
+    }
+
+    // 7. SpiNNaker mapping and the run directory, on the coordinator.
+    let written: Result<Void, Error> = Result {
+        guard comm.isCoordinator, let runDir else { return }
+        var model: [[String: Any]] = []
+        for (name, w, m, th, c) in saved {
+            let pruned = m.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+            totalWeights += m.count; totalPruned += pruned
+            record.layers.append(["name": name, "weights": m.count, "pruned": pruned,
+                                  "compression_rate": Double(pruned) / Double(max(m.count, 1)),
+                                  "zero_weights": w.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }])
+            try runDir.writeFloats(w, to: "weights/\(name).weights.f32")
+            try runDir.write(Data(m), to: "weights/\(name).mask.u8")
+            try runDir.writeFloats(th, to: "weights/\(name).thresholds.f32")
+            model.append(["name": name, "input": [c.input.height, c.input.width, c.input.channels],
+                          "output": [c.output.height, c.output.width, c.output.channels],
+                          "kernel": c.spec.kernel, "stride": c.spec.stride, "pad": c.spec.pad,
+                          "layout": "weights [ky][kx][c_in][map] float32 little-endian; mask same layout, uint8 1 kept / 0 pruned; thresholds [map] float32",
+                          "files": ["weights/\(name).weights.f32", "weights/\(name).mask.u8", "weights/\(name).thresholds.f32"]])
+        }
+        try runDir.writeJSON(["layers": model, "timesteps": config.timesteps], to: "model.json")
+        lap("gather")
+
+        var network = [NetworkLayer(name: "input", width: shapes[0].width, height: shapes[0].height, channels: shapes[0].channels)]
+        for (k, l) in config.layers.enumerated() {
+            network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,
+                                        channels: shapes[k + 1].channels))
+        }
+        let mapping = try mapNetwork(network, onto: machine, maxNeuronsPerCore: config.spinnaker.neuronsPerCore)
+        try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
+        record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
+                            "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
+        progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
+        lap("spinnaker")
+
+        record.accuracy = ["train": accuracy[0], "test": accuracy[1], "layer": last.stage.conv.spec.name]
+        let overall = Double(totalPruned) / Double(max(totalWeights, 1))
+        let metrics: [String: Any] = [
+            "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
+            "train_images": trainImages.count, "test_images": testImages.count,
+            "accuracy": record.accuracy,
+            "compression": ["layers": record.layers, "overall_rate": overall, "weights": totalWeights, "pruned": totalPruned],
+            "timings_seconds": Dictionary(record.timings, uniquingKeysWith: +),
+            "stage_order": record.timings.map(\.0),
+            "exchange": ["collectives": exchangeStats.exchanges, "bytes": exchangeStats.bytesExchanged],
+            "spinnaker": record.spinnaker,
+        ]
+        try runDir.writeJSON(config.resolved, to: "config.json")
+        try runDir.writeJSON(metrics, to: "metrics.json")
+        try runDir.commit()
+        progress.say(String(format: "test accuracy %.2f%% (train %.2f%%) at %@; compression rate %.1f%% of %d conv weights",
+                            accuracy[1] * 100, accuracy[0] * 100, last.stage.conv.spec.name, overall * 100, totalWeights))
+        progress.say("run directory: \(runDir.final.path)")
+    }
+    if case .failure(let e) = written {
+        runDir?.discard()
+        comm.abort("\(e)", code: 1)
+    }
+}
+
+/// Every rank reports whether its step succeeded; if any failed, the lowest failing rank's error is
+/// thrown on that rank and a short note on the others, so every rank stops together and cleanly.
+func agreeOrFail(_ result: Result<Void, Error>, comm: Communicator) throws {
+    let failed = comm.allgather(UInt8(result.isSuccess ? 0 : 1))
+    guard let first = failed.firstIndex(of: 1) else { return }
+    if case .failure(let e) = result, comm.rank == first { throw e }
+    throw SilentFailure(rank: first)
+}
+
+/// Thrown on ranks whose peer reported the error.
+public struct SilentFailure: Error { public let rank: Int }
+
+extension Result {
+    var isSuccess: Bool { if case .success = self { return true } else { return false } }
+}
+
+func gatherv(_ local: [Float], counts: [Int], comm: Communicator) -> [Float] {
+    var out = [Float](repeating: 0, count: comm.isCoordinator ? counts.reduce(0, +) : 0)
+    local.withUnsafeBufferPointer { s in
+        out.withUnsafeMutableBufferPointer { r in
+            comm.gatherv(s, into: r, counts: counts, displacements: exclusiveScan(counts), root: 0)
+        }
+    }
+    return out
+}

@@ -1,0 +1,4 @@
+import Foundation
+import SpinnpruneApp
+
+exit(spinnpruneMain(Array(CommandLine.arguments.dropFirst())))
