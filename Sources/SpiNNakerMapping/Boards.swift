@@ -56,23 +56,4 @@ extension Machine {
         }
         return try! Machine(width: 2, height: 2, wrapsX: true, wrapsY: true, root: root, chips: chips)
     }
-
-    /// The same machine without `removedChips` and with `brokenLinks` dead as well.
-    public func removing(chips removedChips: Set<ChipCoordinate>,
-                         breaking brokenLinks: [(ChipCoordinate, Link)] = []) throws -> Machine {
-        var extra: [ChipCoordinate: Set<Link>] = [:]
-        for (c, link) in brokenLinks { extra[c, default: []].insert(link) }
-        let kept = chips.values.filter { !removedChips.contains($0.coordinate) }.map { chip in
-            // Keep only the explicitly broken links; edge links are recomputed by init.
-            var links = chip.deadLinks.filter { link in
-                guard let target = step(from: chip.coordinate, via: link) else { return false }
-                return chips[target] != nil
-            }
-            links.formUnion(extra[chip.coordinate] ?? [])
-            return Chip(coordinate: chip.coordinate, totalCores: chip.totalCores,
-                        ethernet: chip.ethernet, ipAddress: chip.ipAddress, brokenLinks: links)
-        }
-        return try Machine(width: width, height: height, wrapsX: wrapsX, wrapsY: wrapsY,
-                           root: root, chips: kept)
-    }
 }

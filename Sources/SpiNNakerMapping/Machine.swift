@@ -146,3 +146,24 @@ public struct Machine: Equatable, Sendable {
         displacement(from: a, to: b).hops
     }
 }
+
+extension Machine {
+    /// The same machine without `removedChips` and with `brokenLinks` dead as well.
+    public func removing(chips removedChips: Set<ChipCoordinate>,
+                         breaking brokenLinks: [(ChipCoordinate, Link)] = []) throws -> Machine {
+        var extra: [ChipCoordinate: Set<Link>] = [:]
+        for (c, link) in brokenLinks { extra[c, default: []].insert(link) }
+        let kept = chips.values.filter { !removedChips.contains($0.coordinate) }.map { chip in
+            // Keep only the explicitly broken links; edge links are recomputed by init.
+            var links = chip.deadLinks.filter { link in
+                guard let target = step(from: chip.coordinate, via: link) else { return false }
+                return chips[target] != nil
+            }
+            links.formUnion(extra[chip.coordinate] ?? [])
+            return Chip(coordinate: chip.coordinate, totalCores: chip.totalCores,
+                        ethernet: chip.ethernet, ipAddress: chip.ipAddress, brokenLinks: links)
+        }
+        return try Machine(width: width, height: height, wrapsX: wrapsX, wrapsY: wrapsY,
+                           root: root, chips: kept)
+    }
+}

@@ -12,18 +12,25 @@ public func mergedKeyAndMask(_ a: KeyAndMask, _ b: KeyAndMask) -> KeyAndMask {
     return KeyAndMask(key: a.key & mask, mask: mask)
 }
 
-/// Compresses one table. Entries merge only when their keys agree under `zoneMask` (the layer
-/// field), and the result is sorted by key.
+/// Compresses one table. Entries merge only when their masks cover `zoneMask` (the layer field
+/// and above) and their keys agree under it; other entries are kept as they are. The input's
+/// entries must not overlap one another (true of `buildRoutingTables` output, whose keys are
+/// distinct vertex keys). The result is sorted by key.
 public func compressTable(_ table: RoutingTable, zoneMask: UInt32) -> RoutingTable {
     var groups: [GroupKey: [RoutingEntry]] = [:]
-    for e in table.entries where !e.defaultable {
-        groups[GroupKey(zone: e.key & zoneMask, route: e.route), default: []].append(e)
-    }
     var merged: [RoutingEntry] = []
+    for e in table.entries where !e.defaultable {
+        if e.mask & zoneMask == zoneMask {
+            groups[GroupKey(zone: e.key & zoneMask, route: e.route), default: []].append(e)
+        } else {
+            merged.append(e)
+        }
+    }
     for (group, members) in groups {
-        // Entries this group's merges must not capture: the same zone, another route or dropped.
+        // Entries this group's merges must not capture: in the zone, another route or dropped.
+        let zone = KeyAndMask(key: group.zone, mask: zoneMask)
         let blockers = table.entries.filter {
-            $0.key & zoneMask == group.zone && ($0.defaultable || $0.route != group.route)
+            ($0.defaultable || $0.route != group.route) && $0.keyAndMask.overlaps(zone)
         }.map(\.keyAndMask)
         for km in mergeGroup(members.map(\.keyAndMask).sorted { $0.key < $1.key }, avoiding: blockers) {
             merged.append(RoutingEntry(key: km.key, mask: km.mask, route: group.route, defaultable: false))

@@ -36,26 +36,65 @@ public func dogKernel(size: Int, sigmaCenter: Double, sigmaSurround: Double) -> 
     return zip(gc, gs).map { $0 - $1 }
 }
 
+/// The 1-D normalised Gaussian whose outer product with itself is `G/sum(G)` of `dogKernel`.
+func gaussian1D(size: Int, sigma: Double) -> [Double] {
+    let c = Double(size / 2)
+    let g = (0..<size).map { exp(-(Double($0) - c) * (Double($0) - c) / (2 * sigma * sigma)) }
+    let s = g.reduce(0, +)
+    return g.map { $0 / s }
+}
+
 /// On/off DoG filtering: every input channel becomes two, `on = max(0, v)` and `off = max(0, -v)`,
 /// where v is the image (bytes scaled to [0,1]) convolved with the DoG kernel, borders clamped.
 /// Output layout HWC with channels (c on, c off) for each input channel c.
-public func dogOnOff(image: UnsafeBufferPointer<UInt8>, height: Int, width: Int, channels: Int,
-                     kernel: [Double], size: Int, into out: UnsafeMutableBufferPointer<Float>) {
-    let r = size / 2
-    for y in 0..<height {
-        for x in 0..<width {
-            for c in 0..<channels {
-                var v = 0.0
-                for ky in 0..<size {
-                    let yy = min(max(y + ky - r, 0), height - 1)
-                    for kx in 0..<size {
-                        let xx = min(max(x + kx - r, 0), width - 1)
-                        v += kernel[ky * size + kx] * Double(image[(yy * width + xx) * channels + c]) / 255.0
+/// Each Gaussian of the DoG is separable (and so is border clamping), so the filter runs as two
+/// 1-D passes per Gaussian: 4 * size instead of size^2 products per pixel.
+public struct DoGFilter: Sendable {
+    public let size: Int
+    let center: [Double]
+    let surround: [Double]
+
+    public init(size: Int, sigmaCenter: Double, sigmaSurround: Double) {
+        self.size = size
+        center = gaussian1D(size: size, sigma: sigmaCenter)
+        surround = gaussian1D(size: size, sigma: sigmaSurround)
+    }
+
+    public func apply(image: UnsafeBufferPointer<UInt8>, height: Int, width: Int, channels: Int,
+                      into out: UnsafeMutableBufferPointer<Float>) {
+        let r = size / 2
+        // Horizontal pass of both Gaussians, per channel plane: [channel][y][x].
+        var hc = [Double](repeating: 0, count: height * width * channels)
+        var hs = hc
+        for c in 0..<channels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    var a = 0.0, b = 0.0
+                    for k in 0..<size {
+                        let xx = min(max(x + k - r, 0), width - 1)
+                        let v = Double(image[(y * width + xx) * channels + c]) / 255.0
+                        a += center[k] * v
+                        b += surround[k] * v
                     }
+                    hc[(c * height + y) * width + x] = a
+                    hs[(c * height + y) * width + x] = b
                 }
-                let o = ((y * width + x) * channels + c) * 2
-                out[o] = Float(max(0, v))
-                out[o + 1] = Float(max(0, -v))
+            }
+        }
+        for c in 0..<channels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    var a = 0.0, b = 0.0
+                    for k in 0..<size {
+                        let yy = min(max(y + k - r, 0), height - 1)
+                        a += center[k] * hc[(c * height + yy) * width + x]
+                        b += surround[k] * hs[(c * height + yy) * width + x]
+                    }
+                    let v = a - b
+                    let o = ((y * width + x) * channels + c) * 2
+                    out[o] = Float(max(0, v))
+                    out[o + 1] = Float(max(0, -v))
+                }
             }
         }
     }

@@ -17,8 +17,10 @@ public enum LinearSVMError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 }
 
-/// A multi-class linear SVM trained with liblinear (solver L2R_L2LOSS_SVC_DUAL, i.e.
-/// L2-regularised L2-loss SVC solved in the dual, one-vs-rest, bias term 1).
+/// A multi-class linear SVM trained with liblinear: L2-regularised L2-loss SVC, one-vs-rest, bias
+/// term 1, solved in the primal (trust-region Newton, L2R_L2LOSS_SVC) or the dual (coordinate
+/// descent, L2R_L2LOSS_SVC_DUAL). Both reach the same optimum; on tens of thousands of dense
+/// samples with a hundred-odd features the primal solver is many times faster.
 ///
 /// The trained weights are copied out of liblinear's model into Swift arrays and the C model
 /// is freed; prediction is done in Swift with dense dot products and gives the same labels
@@ -88,16 +90,18 @@ public struct LinearSVM: Sendable, Equatable {
     /// - Parameters:
     ///   - C: cost of constraint violation (> 0).
     ///   - epsilon: liblinear's stopping tolerance (> 0), 0.1 being liblinear's default here.
+    public enum Solver: String, Sendable, CaseIterable { case primal, dual }
+
     public static func train(features: [Float], count: Int, dim: Int, labels: [Int32],
-                             C: Double = 1, epsilon: Double = 0.1) throws -> LinearSVM {
+                             C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
         try trainWithLiblinear(features: features, count: count, dim: dim, labels: labels, C: C,
-                               epsilon: epsilon, queries: nil, queryCount: 0).model
+                               epsilon: epsilon, solver: solver, queries: nil, queryCount: 0).model
     }
 
     /// Trains and, before freeing the C model, runs liblinear's own `predict` on `queries`
     /// (`queryCount` rows of `dim` features). For tests comparing against Swift prediction.
     static func trainWithLiblinear(features: [Float], count: Int, dim: Int, labels: [Int32],
-                                   C: Double, epsilon: Double, queries: [Float]?,
+                                   C: Double, epsilon: Double, solver: Solver = .dual, queries: [Float]?,
                                    queryCount: Int) throws -> (model: LinearSVM, liblinearPredictions: [Int32]) {
         guard count > 0 else { throw LinearSVMError.invalidInput("no training samples") }
         guard dim > 0 else { throw LinearSVMError.invalidInput("dim must be positive, got \(dim)") }
@@ -135,7 +139,7 @@ public struct LinearSVM: Sendable, Equatable {
             problem.bias = 1
 
             var param = parameter()
-            param.solver_type = Int32(L2R_L2LOSS_SVC_DUAL)
+            param.solver_type = Int32(solver == .primal ? L2R_L2LOSS_SVC : L2R_L2LOSS_SVC_DUAL)
             param.eps = epsilon
             param.C = C
             param.nr_weight = 0

@@ -22,6 +22,7 @@ public struct ExperimentConfig: Sendable {
         public var grid: Int
         public var C: Double
         public var epsilon: Double
+        public var solver: String
     }
     public struct SpiNNaker: Sendable {
         public var machine: String
@@ -131,7 +132,8 @@ public struct ExperimentConfig: Sendable {
         let ro = try r.object("readout", required: false)
         let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1) ?? 2,
                               C: try ro?.double("C", default: 1, min: 0, openMin: true) ?? 1,
-                              epsilon: try ro?.double("epsilon", default: 0.1, min: 0, openMin: true) ?? 0.1)
+                              epsilon: try ro?.double("epsilon", default: 0.01, min: 0, openMin: true) ?? 0.01,
+                              solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual"]) ?? "primal")
         try ro?.rejectUnknownKeys()
         let sp = try r.object("spinnaker", required: false)
         let spinn = SpiNNaker(machine: try sp?.string("machine", default: "cluster-configs/machines/spinn5.json")
@@ -200,7 +202,7 @@ public struct ExperimentConfig: Sendable {
         return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": ds,
                 "preprocess": ["dog": ["size": dog.size, "sigma_center": dog.sigmaCenter, "sigma_surround": dog.sigmaSurround]],
                 "layers": layerList,
-                "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon],
+                "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon, "solver": readout.solver],
                 "spinnaker": ["machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
     }
 }

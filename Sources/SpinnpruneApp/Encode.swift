@@ -11,16 +11,15 @@ struct Encoder {
     let comm: Communicator
 
     func filtered(_ images: ImageSet, share: Range<Int>) -> [Float] {
-        let kernel = dogKernel(size: dog.size, sigmaCenter: dog.sigmaCenter, sigmaSurround: dog.sigmaSurround)
+        let filter = DoGFilter(size: dog.size, sigmaCenter: dog.sigmaCenter, sigmaSurround: dog.sigmaSurround)
         let inN = images.imageSize, outN = inN * 2
         var out = [Float](repeating: 0, count: share.count * outN)
         images.pixels.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { o in
                 for (i, img) in share.enumerated() {
-                    dogOnOff(image: UnsafeBufferPointer(rebasing: px[(img * inN)..<((img + 1) * inN)]),
-                             height: images.height, width: images.width, channels: images.channels,
-                             kernel: kernel, size: dog.size,
-                             into: UnsafeMutableBufferPointer(rebasing: o[(i * outN)..<((i + 1) * outN)]))
+                    filter.apply(image: UnsafeBufferPointer(rebasing: px[(img * inN)..<((img + 1) * inN)]),
+                                 height: images.height, width: images.width, channels: images.channels,
+                                 into: UnsafeMutableBufferPointer(rebasing: o[(i * outN)..<((i + 1) * outN)]))
                 }
             }
         }

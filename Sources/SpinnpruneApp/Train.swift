@@ -168,10 +168,11 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         let scaler = MinMaxScaler.fit(trainFeatures, count: trainImages.count, dim: dim)
         scaler.transform(&trainFeatures, count: trainImages.count)
         scaler.transform(&testFeatures, count: testImages.count)
-        progress.say("svm: \(trainImages.count) x \(dim) features, C = \(config.readout.C)")
+        progress.say("svm: \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver")
         let svm = try LinearSVM.train(features: trainFeatures, count: trainImages.count, dim: dim,
                                       labels: trainImages.labels.map(Int32.init), C: config.readout.C,
-                                      epsilon: config.readout.epsilon)
+                                      epsilon: config.readout.epsilon,
+                                      solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal)
         accuracy[0] = svm.accuracy(features: trainFeatures, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
         accuracy[1] = svm.accuracy(features: testFeatures, count: testImages.count, labels: testImages.labels.map(Int32.init))
     }

@@ -57,7 +57,7 @@ func threeClusters() -> (features: [Float], labels: [Int32]) {
         #expect(svm.predict(features: grid, count: n) == reference)
     }
 
-    @Test(arguments: [2, 4, 10])
+    @Test(arguments: [2, 3, 4, 5, 10, 20])
     func swiftPredictionMatchesLiblinearHighDim(classes: Int) throws {
         // Noisy, not separable, sparse data (about half of the features are zero), with
         // enough queries that prediction runs multi-threaded.

@@ -1,0 +1,115 @@
+import Testing
+import SpikeCluster
+import SpikeCompression
+@testable import SpikeModel
+
+/// A 3x3 input through a 2x2 convolution (one map, threshold 0.7) worked by hand.
+/// Kernel w[ky][kx] = [[0.5, 0.25], [0.25, 0.5]]; input steps (T = 4, "-" = no spike):
+///     0  1  -
+///     2  -  0
+///     -  3  1
+/// Output (0,0): 0.5 at step 0, +0.25 at step 1 -> 0.75 >= 0.7: fires at 1.
+/// Output (0,1): 0.5 (w11, step 0) + 0.5 (w00, step 1) -> fires at 1.
+/// Output (1,0): 0.5 at step 2, +0.5 at step 3 -> fires at 3.
+/// Output (1,1): 0.25 at step 0, +0.5 at step 1 -> 0.75: fires at 1.
+@Suite struct ForwardTests {
+    let input = SpikeDataset(shape: Shape(height: 3, width: 3, channels: 1), count: 1,
+                             times: [0, 1, noSpike, 2, noSpike, 0, noSpike, 3, 1])
+
+    func conv() -> ConvSlice {
+        let spec = ConvSpec(name: "c", kernel: 2, maps: 1, epochs: 0, stdp: STDP(rule: .biological, a: 0.1),
+                            thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                            initialThresholdMean: 0.7, initialThresholdStd: 0)
+        let s = ConvSlice(spec: spec, input: input.shape, maps: 0..<1, seed: 1, layerIndex: 0)
+        s.weights = [0.5, 0.25, 0.25, 0.5]
+        s.thresholds = [0.7]
+        return s
+    }
+
+    func run(_ pools: [PoolSpec], exchange: Bool) -> [UInt8] {
+        var stats = ForwardStats()
+        var got: [UInt8] = []
+        let out = runStage(Stage(conv: conv(), pools: pools), on: input, timesteps: 4, batchSize: 8, exchange: exchange,
+                           comm: LocalCommunicator(), stats: &stats, consume: { _, _, t in got = Array(t) })
+        return out?.times ?? got
+    }
+
+    @Test func convolutionSpikeTimes() {
+        #expect(run([], exchange: true) == [1, 1, 3, 1])
+        #expect(run([], exchange: false) == [1, 1, 3, 1])
+    }
+
+    @Test func poolingTakesTheFirstSpikeOfEachWindow() {
+        #expect(run([PoolSpec(name: "p", window: 2, stride: 2)], exchange: true) == [1])
+        // Window 2, stride 1, pad 1 over the 2x2 map [1 1; 3 1] gives 3x3 windows; the corner
+        // (2,0) sees only the 3.
+        #expect(run([PoolSpec(name: "p", window: 2, stride: 1, pad: 1)], exchange: true) == [1, 1, 1, 1, 1, 1, 3, 1, 1])
+    }
+
+    @Test func strideAndPaddingShapes() {
+        let c = ConvSpec(name: "c", kernel: 5, stride: 2, pad: 2, maps: 4, epochs: 0, stdp: STDP(rule: .biological, a: 0),
+                         thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                         initialThresholdMean: 1, initialThresholdStd: 0)
+        #expect(c.outputShape(Shape(height: 28, width: 28, channels: 2)) == Shape(height: 14, width: 14, channels: 4))
+        #expect(PoolSpec(name: "p", window: 7, stride: 6, pad: 3).outputShape(Shape(height: 250, width: 160, channels: 3))
+                == Shape(height: 42, width: 27, channels: 3))
+    }
+}
+
+/// Progressive pruning: cubic ramp, final 0.5 over epochs 0...3, on 1000 weights:
+/// p = 1/4: 0.5 (1 - 0.75^3) = 0.2890625 -> 289; p = 2/4: 0.4375 -> 437; p = 3/4: 0.4921875 -> 492;
+/// p = 1: 500. Linear: 125, 250, 375, 500.
+@Suite struct PruningTests {
+    @Test func scheduleCounts() {
+        let cubic = PruningSchedule(finalSparsity: 0.5, startEpoch: 0, endEpoch: 3, ramp: .cubic)
+        #expect((0..<5).map { cubic.prunedCount(afterEpoch: $0, total: 1000) } == [289, 437, 492, 500, 500])
+        let linear = PruningSchedule(finalSparsity: 0.5, startEpoch: 1, endEpoch: 4, ramp: .linear)
+        #expect((0..<6).map { linear.prunedCount(afterEpoch: $0, total: 1000) } == [0, 125, 250, 375, 500, 500])
+    }
+
+    @Test func maskOnlyGrowsAndTakesSmallestMagnitudes() {
+        var mask: [UInt8] = [1, 0, 1, 1, 1]
+        let w: [Float] = [0.3, 0.9, 0.1, 0.3, 0.8]
+        extendMask(&mask, weights: w, prunedTarget: 3)
+        // already pruned: index 1 (although its weight is large); next smallest: 0.1 (index 2), then
+        // 0.3 at index 0 before the equal 0.3 at index 3.
+        #expect(mask == [0, 0, 0, 1, 1])
+        extendMask(&mask, weights: w, prunedTarget: 2)   // never regrows
+        #expect(mask == [0, 0, 0, 1, 1])
+    }
+
+    @Test func gatherAndScatterOverOneRankRoundTrip() {
+        let spec = ConvSpec(name: "c", kernel: 1, maps: 3, epochs: 0, stdp: STDP(rule: .biological, a: 0),
+                            thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                            initialThresholdMean: 1, initialThresholdStd: 0)
+        let s = ConvSlice(spec: spec, input: Shape(height: 1, width: 1, channels: 2), maps: 0..<3, seed: 7, layerIndex: 0)
+        let comm = LocalCommunicator(), slices = MapSlices(count: 3, ranks: 1)
+        let before = s.weights
+        let rate = s.prune(toCount: 3, slices: slices, comm: comm)
+        #expect(rate == 0.5)
+        #expect(s.weights.filter { $0 == 0 }.count == 3)
+        let smallest = before.sorted().prefix(3)
+        #expect(Set(before.indices.filter { s.mask[$0] == 0 }.map { before[$0] }) == Set(smallest))
+    }
+}
+
+@Suite struct OwnershipTests {
+    @Test func slicesAreContiguousAndBalanced() {
+        let s = MapSlices(count: 32, ranks: 3)
+        #expect(s.counts == [11, 11, 10])
+        #expect(s.range(of: 2) == 22..<32)
+        #expect(s.owner(of: 21) == 1 && s.owner(of: 22) == 2)
+        #expect(MapSlices(count: 2, ranks: 4).counts == [1, 1, 0, 0])
+    }
+
+    @Test func initialWeightsDoNotDependOnTheSlice() {
+        let spec = ConvSpec(name: "c", kernel: 3, maps: 5, epochs: 0, stdp: STDP(rule: .biological, a: 0),
+                            thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                            initialThresholdMean: 8, initialThresholdStd: 0.1)
+        let shape = Shape(height: 5, width: 5, channels: 2)
+        let whole = ConvSlice(spec: spec, input: shape, maps: 0..<5, seed: 3, layerIndex: 1)
+        let part = ConvSlice(spec: spec, input: shape, maps: 3..<5, seed: 3, layerIndex: 1)
+        for i in 0..<18 { for j in 0..<2 { #expect(part.weights[i * 2 + j] == whole.weights[i * 5 + 3 + j]) } }
+        #expect(part.thresholds == Array(whole.thresholds[3..<5]))
+    }
+}

@@ -1,0 +1,104 @@
+import Testing
+import SpikeCluster
+@testable import SpikeModel
+
+@Suite struct STDPTests {
+    @Test func biologicalHandValues() {
+        let r = STDP(rule: .biological, a: 0.1, tau: 0.1)
+        // pre 0, post 0.25: +0.1 * exp(-2.5) = +0.0082085
+        #expect(abs(r.updated(0.2, pre: 0, post: 0.25) - 0.2082085) < 1e-6)
+        // pre 0.5 after post 0.25: -0.1 * exp(-2.5)
+        #expect(abs(r.updated(0.2, pre: 0.5, post: 0.25) - 0.1917915) < 1e-6)
+        // no input spike: exp(-inf) = 0, unchanged (as in the reference)
+        #expect(r.updated(0.3, pre: .infinity, post: 0.25) == 0.3)
+        // clipped to [0, 1]
+        #expect(r.updated(0.95, pre: 0.25, post: 0.25) == 1)
+    }
+
+    @Test func multiplicativeHandValues() {
+        let r = STDP(rule: .multiplicative, a: 0.1, b: 1)
+        #expect(abs(r.updated(0.2, pre: 0, post: 0.25) - 0.2818731) < 1e-6)      // 0.2 + 0.1 e^-0.2
+        #expect(abs(r.updated(0.9, pre: 0.25, post: 0.25) - 0.9406570) < 1e-6)   // 0.9 + 0.1 e^-0.9
+        #expect(abs(r.updated(0.1, pre: .infinity, post: 0.25) - 0.0593430) < 1e-6) // 0.1 - 0.1 e^-0.9
+        #expect(r.updated(0.01, pre: .infinity, post: 0.5) == 0)                  // clipped at 0
+    }
+
+    @Test func thresholdAdaptationHandValues() {
+        // Winner map 1 of 3 fires at t = 0.25, t_obj 0.75, eta 0.1: every threshold +0.05,
+        // winner +0.1, others -0.1/2; floor 0.5.
+        let a = ThresholdAdaptation(eta: 0.1, targetTime: 0.75, minThreshold: 0.5)
+        var th: [Float] = [0.8, 1.0, 0.46]
+        th.withUnsafeMutableBufferPointer { a.adapt($0, firstMap: 0, totalMaps: 3, winner: 1, t: 0.25) }
+        #expect(abs(th[0] - 0.80) < 1e-6)
+        #expect(abs(th[1] - 1.15) < 1e-6)
+        #expect(th[2] == 0.5)
+        // A slice (maps 1..<3 of 3) gives the same values for the maps it owns.
+        var part: [Float] = [1.0, 0.46]
+        part.withUnsafeMutableBufferPointer { a.adapt($0, firstMap: 1, totalMaps: 3, winner: 1, t: 0.25) }
+        #expect(part == [th[1], th[2]])
+    }
+
+    @Test func winnerOrderIsStepThenPotentialThenIndex() {
+        let a = WinnerCandidate(step: 2, potential: 1.0, map: 5)
+        let b = WinnerCandidate(step: 1, potential: 0.5, map: 9)
+        let c = WinnerCandidate(step: 1, potential: 0.7, map: 12)
+        let d = WinnerCandidate(step: 1, potential: 0.7, map: 3)
+        #expect(WinnerCandidate.best([a, b, c, d, .none]) == d)
+        #expect(WinnerCandidate.best([a, b]) == b)
+        #expect(WinnerCandidate.best([.none, .none]).step == .max)
+    }
+}
+
+/// One training step worked by hand. Layer: 2 maps, 1x1 kernel over 3 input channels, T = 4.
+/// Input spikes at steps [0, 1, none]. Weights map0 [0.5, 0.5, 0.5], map1 [0.2, 0.9, 0.1];
+/// thresholds [0.8, 1.0].
+/// Step 0: potentials 0.5, 0.2 (none fires). Step 1: 1.0 >= 0.8 and 1.1 >= 1.0: both fire at
+/// step 1; the larger potential wins: map 1, post = 1/4.
+/// Thresholds (eta 0.1, t_obj 0.75, N = 2): +0.05 all; map1 +0.1 -> 1.15; map0 -0.1 -> 0.75.
+/// STDP biological a 0.1 tau 0.1 on map1 only: 0.2 + 0.1 e^-2.5 = 0.2082085; 0.9 + 0.1 -> 1 (clip);
+/// 0.1 unchanged (no input spike). Map 0 unchanged.
+@Suite struct TrainingStepTests {
+    func layer(maps: Range<Int>, total: Int = 2) -> ConvSlice {
+        let spec = ConvSpec(name: "c", kernel: 1, maps: total, epochs: 1,
+                            stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
+                            thresholds: ThresholdAdaptation(eta: 0.1, targetTime: 0.75, minThreshold: 0.5),
+                            initialThresholdMean: 1, initialThresholdStd: 0)
+        let s = ConvSlice(spec: spec, input: Shape(height: 1, width: 1, channels: 3), maps: maps, seed: 1, layerIndex: 0)
+        let all: [[Float]] = [[0.5, 0.5, 0.5], [0.2, 0.9, 0.1]]
+        let th: [Float] = [0.8, 1.0]
+        for (j, map) in maps.enumerated() {
+            for i in 0..<3 { s.weights[i * maps.count + j] = all[map][i] }
+            s.thresholds[j] = th[map]
+        }
+        return s
+    }
+
+    let data = SpikeDataset(shape: Shape(height: 1, width: 1, channels: 3), count: 1, times: [0, 1, noSpike])
+
+    @Test func oneSampleByHand() {
+        let s = layer(maps: 0..<2)
+        let t = LayerTrainer(slice: s, timesteps: 4, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
+        let stats = t.runEpoch(0, on: data, stdp: s.spec.stdp, adaptation: s.spec.thresholds)
+        #expect(stats.winners == 1)
+        // weights [k][m]: k = input, m = map
+        #expect(s.weights[0] == 0.5 && s.weights[2] == 0.5 && s.weights[4] == 0.5)
+        #expect(abs(s.weights[1] - 0.2082085) < 1e-6)
+        #expect(s.weights[3] == 1)
+        #expect(s.weights[5] == 0.1)
+        #expect(abs(s.thresholds[0] - 0.75) < 1e-6)
+        #expect(abs(s.thresholds[1] - 1.15) < 1e-6)
+    }
+
+    @Test func maskedSynapsesStayAtZero() {
+        let s = layer(maps: 0..<2)
+        var mask = s.mask
+        mask[3] = 0                     // input 1 of map 1: the synapse that would grow to 1
+        s.apply(mask: mask)
+        let t = LayerTrainer(slice: s, timesteps: 4, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
+        _ = t.runEpoch(0, on: data, stdp: s.spec.stdp, adaptation: s.spec.thresholds)
+        // Map 1 now reaches only 0.2 by step 1 (below 1.0); map 0 fires at step 1 with 1.0 and learns.
+        #expect(s.weights[3] == 0)
+        #expect(abs(s.weights[0] - 0.5082085) < 1e-6)
+        #expect(s.weights[2] == 0.6)
+    }
+}
