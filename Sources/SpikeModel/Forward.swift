@@ -13,74 +13,69 @@ public struct Stage {
     }
 }
 
-/// Per-batch simulation state: step-major, event-driven. A spike event is the index
-/// `image * neurons + neuron` with neurons in HWC order and global channel numbers.
+/// One image's simulation state for a stage: step-major, event-driven. A spike event is a neuron
+/// index in HWC order with global channel numbers.
 final class StageSimulator {
     let stage: Stage
-    let timesteps: Int
-    let batch: Int
     let m: Int
     let convOut: Shape
-    // Potentials [image][y][x][m]; a neuron that fired is set to -infinity so it never fires again.
+    // Potentials [y][x][m]; a neuron that fired is set to -infinity so it never fires again.
     var potential: [Float]
     var dirty: [UInt8]
     var dirtyList: [Int32] = []
-    // Per pool: 1 once the pooled neuron fired, [image][y][x][m].
+    var fired: [Int32] = []
+    // Per pool: 1 once the pooled neuron fired, [y][x][m].
     var poolFired: [[UInt8]]
     var poolShapes: [Shape]
 
-    init(stage: Stage, timesteps: Int, batch: Int) {
+    init(stage: Stage) {
         self.stage = stage
-        self.timesteps = timesteps
-        self.batch = batch
         m = stage.conv.localMaps
         convOut = stage.conv.output
-        potential = [Float](repeating: 0, count: batch * convOut.height * convOut.width * m)
-        dirty = [UInt8](repeating: 0, count: batch * convOut.height * convOut.width)
+        potential = [Float](repeating: 0, count: convOut.height * convOut.width * m)
+        dirty = [UInt8](repeating: 0, count: convOut.height * convOut.width)
         var shapes: [Shape] = []
         var s = convOut
         for p in stage.pools { s = p.outputShape(s); shapes.append(s) }
         poolShapes = shapes
-        poolFired = shapes.map { [UInt8](repeating: 0, count: batch * $0.height * $0.width * stage.conv.localMaps) }
+        poolFired = shapes.map { [UInt8](repeating: 0, count: $0.height * $0.width * stage.conv.localMaps) }
+        fired.reserveCapacity(potential.count)
+        dirtyList.reserveCapacity(dirty.count)
     }
 
     func reset() {
-        potential.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = 0 } }
-        for i in poolFired.indices {
-            poolFired[i].withUnsafeMutableBufferPointer { p in for j in 0..<p.count { p[j] = 0 } }
-        }
+        potential.withUnsafeMutableBufferPointer { p in p.update(repeating: 0) }
+        for i in poolFired.indices { poolFired[i].withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
     }
 
-    /// Integrates the input events of one step (sorted, full input) and returns the events this
-    /// rank's maps emit at this step after pooling, in global indices (sorted).
-    func step(_ step: Int, input events: [Int32], into out: inout [Int32]) {
+    /// Integrates the input events of one step (full input, ascending) and appends the events
+    /// this rank's maps emit at this step after pooling (global indices) to `out` (emptied first).
+    func step(input events: [Int32], into out: inout [Int32]) {
         out.removeAll(keepingCapacity: true)
         let spec = stage.conv.spec, inShape = stage.conv.input
         let k = spec.kernel, stride = spec.stride, pad = spec.pad
-        let cin = inShape.channels, inN = inShape.count
+        let cin = inShape.channels, inW = inShape.width
         let oh = convOut.height, ow = convOut.width, m = self.m
         let firstMap = stage.conv.maps.lowerBound, cout = spec.maps
         guard m > 0 else { return }
-        var fired: [Int32] = []   // conv-level events, local indices image*(oh*ow*m)+pos*m+j
+        fired.removeAll(keepingCapacity: true)
         stage.conv.weights.withUnsafeBufferPointer { w in
         stage.conv.thresholds.withUnsafeBufferPointer { th in
         potential.withUnsafeMutableBufferPointer { pot in
         dirty.withUnsafeMutableBufferPointer { dirty in
             for e in events {
-                let img = Int(e) / inN, n = Int(e) - img * inN
+                let n = Int(e)
                 let c = n % cin, pos = n / cin
-                let x = pos % inShape.width, y = pos / inShape.width
-                for ky in 0..<k {
-                    let ty = y + pad - ky
-                    if ty < 0 || ty % stride != 0 { continue }
-                    let oy = ty / stride
-                    if oy >= oh { continue }
-                    for kx in 0..<k {
-                        let tx = x + pad - kx
-                        if tx < 0 || tx % stride != 0 { continue }
-                        let ox = tx / stride
-                        if ox >= ow { continue }
-                        let cell = (img * oh + oy) * ow + ox
+                let x = pos % inW, y = pos / inW
+                // Output rows oy with oy*stride - pad + ky = y for some ky in 0..<k.
+                let oy0 = max(0, ceilDiv(y + pad - k + 1, stride)), oy1 = min(oh - 1, (y + pad) / stride)
+                let ox0 = max(0, ceilDiv(x + pad - k + 1, stride)), ox1 = min(ow - 1, (x + pad) / stride)
+                if oy0 > oy1 || ox0 > ox1 { continue }
+                for oy in oy0...oy1 {
+                    let ky = y + pad - oy * stride
+                    for ox in ox0...ox1 {
+                        let kx = x + pad - ox * stride
+                        let cell = oy * ow + ox
                         addRow(w.baseAddress! + ((ky * k + kx) * cin + c) * m, into: pot.baseAddress! + cell * m, count: m)
                         if dirty[cell] == 0 { dirty[cell] = 1; dirtyList.append(Int32(cell)) }
                     }
@@ -91,24 +86,18 @@ final class StageSimulator {
             for cell in dirtyList {
                 let ci = Int(cell)
                 dirty[ci] = 0
-                let p = pot.baseAddress! + ci * m
-                if !anyReached(p, th.baseAddress!, count: m) { continue }
-                for j in 0..<m where p[j] >= th[j] {
-                    p[j] = -.infinity
-                    fired.append(Int32(ci * m + j))
-                }
+                fireReached(pot.baseAddress! + ci * m, th.baseAddress!, count: m, firstIndex: Int32(ci * m), into: &fired)
             }
             dirtyList.removeAll(keepingCapacity: true)
         }}}}
         // Pooling on the slice: a pooled neuron fires at the first spike in its window.
-        var cur = fired, curShape = Shape(height: oh, width: ow, channels: m)
+        var curShape = Shape(height: oh, width: ow, channels: m)
         for (pi, pool) in stage.pools.enumerated() {
             let ps = poolShapes[pi]
             var next: [Int32] = []
-            let perIn = curShape.count, perOut = ps.height * ps.width * m
             poolFired[pi].withUnsafeMutableBufferPointer { done in
-                for e in cur {
-                    let img = Int(e) / perIn, n = Int(e) - img * perIn
+                for e in fired {
+                    let n = Int(e)
                     let j = n % m, pos = n / m
                     let x = pos % curShape.width, y = pos / curShape.width
                     // Windows oy cover rows oy*stride-pad ..< oy*stride-pad+window.
@@ -119,22 +108,20 @@ final class StageSimulator {
                     if oy0 > oy1 || ox0 > ox1 { continue }
                     for oy in oy0...oy1 {
                         for ox in ox0...ox1 {
-                            let o = img * perOut + (oy * ps.width + ox) * m + j
+                            let o = (oy * ps.width + ox) * m + j
                             if done[o] == 0 { done[o] = 1; next.append(Int32(o)) }
                         }
                     }
                 }
             }
-            cur = next
+            fired = next
             curShape = Shape(height: ps.height, width: ps.width, channels: m)
         }
         // Local (slice) indices to global HWC indices with global channels.
-        let outShape = Shape(height: curShape.height, width: curShape.width, channels: cout)
-        let perLocal = curShape.count, perGlobal = outShape.count
-        for e in cur {
-            let img = Int(e) / perLocal, n = Int(e) - img * perLocal
+        for e in fired {
+            let n = Int(e)
             let j = n % m, pos = n / m
-            out.append(Int32(img * perGlobal + pos * cout + firstMap + j))
+            out.append(Int32(pos * cout + firstMap + j))
         }
     }
 }
@@ -171,7 +158,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     let batch = max(1, min(batchSize, data.count))
     // Full output: the whole dataset; slice output: one batch at a time.
     var outTimes = [UInt8](repeating: noSpike, count: (exchange ? data.count : batch) * outN)
-    let sim = StageSimulator(stage: stage, timesteps: T, batch: 1)
+    let sim = StageSimulator(stage: stage)
     var buckets = [[Int32]](repeating: [], count: T)
     var stepEvents = [[Int32]](repeating: [], count: T)
     var emitted: [Int32] = []
@@ -192,7 +179,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
                 for n in 0..<inN where t[base + n] != noSpike { buckets[Int(t[base + n])].append(Int32(n)) }
             }
             for s in 0..<T where !buckets[s].isEmpty {   // no input, no change, no spike
-                sim.step(s, input: buckets[s], into: &emitted)
+                sim.step(input: buckets[s], into: &emitted)
                 if exchange {
                     for e in emitted { stepEvents[s].append(Int32(i * per) + e) }
                 } else {
@@ -246,17 +233,25 @@ func addRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, 
     while j < n { dst[j] += src[j]; j += 1 }
 }
 
-/// Whether any `p[j] >= th[j]`: a fast reject before the scalar firing loop.
+/// Fires every neuron of a cell with `p[j] >= th[j]`: marks it (-infinity) and appends
+/// `firstIndex + j`. Eight lanes are compared at once; most blocks have nothing to fire.
 @inline(__always)
-func anyReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n: Int) -> Bool {
+func fireReached(_ p: UnsafeMutablePointer<Float>, _ th: UnsafePointer<Float>, count n: Int, firstIndex: Int32,
+                 into fired: inout [Int32]) {
     var j = 0
-    let pr = UnsafeRawPointer(p), tr = UnsafeRawPointer(th)
+    let pr = UnsafeMutableRawPointer(p), tr = UnsafeRawPointer(th)
     while j + 8 <= n {
         let a = pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
         let b = tr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-        if any(a .>= b) { return true }
+        let hit = a .>= b
+        if any(hit) {
+            for l in 0..<8 where hit[l] { fired.append(firstIndex + Int32(j + l)) }
+            pr.storeBytes(of: a.replacing(with: -.infinity, where: hit), toByteOffset: j * 4, as: SIMD8<Float>.self)
+        }
         j += 8
     }
-    while j < n { if p[j] >= th[j] { return true }; j += 1 }
-    return false
+    while j < n {
+        if p[j] >= th[j] { p[j] = -.infinity; fired.append(firstIndex + Int32(j)) }
+        j += 1
+    }
 }

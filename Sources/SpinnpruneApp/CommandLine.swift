@@ -9,7 +9,7 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
   train   train the network of the config on its dataset (run under mpirun for several ranks),
           read it out with a linear SVM, map it onto the SpiNNaker machine of the config, and
           write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
-  check   validate a config file and print the layer shapes, without loading any data
+  check   validate a config, its dataset and its SpiNNaker machine, and print the layer shapes
 """
 
 /// Entry point of the executable: returns the process exit code.
@@ -26,8 +26,10 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
     case "check":
         guard args.count == 2 else { return fail(usage) }
         do {
-            let config = try ExperimentConfig.load(URL(fileURLWithPath: args[1]))
-            print("\(args[1]): valid; \(config.layers.count) layer(s): \(config.layers.map(\.spec.name).joined(separator: ", "))")
+            let run = try PreparedRun(TrainOptions(configPath: args[1]))
+            let shapes = zip(run.config.layers, run.shapes.dropFirst()).map { "\($0.spec.name) \($1)" }
+            print("\(args[1]): valid; input \(run.shapes[0]) (\(run.train.count) train, \(run.test.count) test images); "
+                  + shapes.joined(separator: ", "))
             return 0
         } catch {
             return fail("error: \(error)", code: 1)

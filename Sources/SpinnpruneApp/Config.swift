@@ -47,11 +47,16 @@ public struct ExperimentConfig: Sendable {
         return 0.75
     }
 
+    /// A run name is a single, visible path component.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && !name.hasPrefix(".") && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+
     /// Reads and validates a config file; relative paths resolve against the current directory.
     public static func load(_ url: URL) throws -> ExperimentConfig {
         let r = try ConfigReader.load(url)
         let name = try r.string("name")
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
+        guard isValidName(name) else {
             throw r.fail("name", "use letters, digits, '-', '_' and '.' only (it names the run directory)")
         }
         let seed = try r.int("seed", default: 1, min: 0)
@@ -168,12 +173,17 @@ public struct ExperimentConfig: Sendable {
                 }
             }
             s = l.spec.outputShape(s)
+            if s.count > Int(Int32.max) / 2 {
+                throw ConfigError(file: file, field: field, message: "\(l.spec.name) output \(s) is too large")
+            }
             shapes.append(s)
         }
         return shapes
     }
 
     func makeResolved() -> [String: Any] {
+        // Floats written by their shortest decimal form: 0.95, not 0.949999988079071.
+        func Double(_ f: Float) -> Swift.Double { Swift.Double("\(f)") ?? Swift.Double(f) }
         var layerList: [[String: Any]] = []
         for l in layers {
             switch l.spec {

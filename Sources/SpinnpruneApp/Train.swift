@@ -44,19 +44,10 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         stageStart = now
     }
 
-    // 1. Config and data: every rank reads both, and all fail together if any rank cannot.
-    let loaded: Result<(ExperimentConfig, ImageSet, ImageSet, [Shape]), Error> = Result {
-        var config = try ExperimentConfig.load(URL(fileURLWithPath: options.configPath))
-        if let n = options.name { config.name = n }
-        let dir = URL(fileURLWithPath: config.dataset.path)
-        let trainSet = try IDXDataset.load(directory: dir, split: .train, limit: config.dataset.trainLimit)
-        let testSet = try IDXDataset.load(directory: dir, split: .test, limit: config.dataset.testLimit)
-        let input = Shape(height: trainSet.height, width: trainSet.width, channels: trainSet.channels * 2)
-        let shapes = try config.checkShapes(input: input, file: options.configPath)
-        return (config, trainSet, testSet, shapes)
-    }
+    // 1. Config, data and machine: every rank reads them, and all fail together if any rank cannot.
+    let loaded = Result { try PreparedRun(options) }
     try agreeOrFail(loaded.map { _ in () }, comm: comm)
-    let (config, trainImages, testImages, shapes) = try loaded.get()
+    let (config, trainImages, testImages, shapes, machine) = try loaded.get().parts
     progress.say("spinnprune train \(config.name): \(comm.size) rank(s), \(trainImages.count) train / \(testImages.count) test images from \(config.dataset.path), T = \(config.timesteps)")
     lap("load")
 
@@ -66,11 +57,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         if comm.isCoordinator { runDir = try RunDirectory(runsDir: URL(fileURLWithPath: options.runsDir), name: config.name) }
     }
     try agreeOrFail(prepared, comm: comm)
-    let machineResult: Result<Machine, Error> = Result {
-        try Machine.load(descriptionAt: URL(fileURLWithPath: config.spinnaker.machine))
-    }
-    try agreeOrFail(machineResult.map { _ in () }, comm: comm)
-    let machine = try machineResult.get()
+    var committed = false
+    defer { if !committed { runDir?.discard() } }
 
     // 2. Encoding.
     let encoder = Encoder(dog: config.dog, timesteps: config.timesteps, comm: comm)
@@ -163,7 +151,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
 
     // 5. SVM on the coordinator.
     var accuracy = [0.0, 0.0]
-    if comm.isCoordinator {
+    // Only the coordinator works here: a failure must stop the other ranks, not leave them waiting.
+    let readout: Result<Void, Error> = Result {
+        guard comm.isCoordinator else { return }
         let dim = outShape.channels * config.readout.grid * config.readout.grid
         let scaler = MinMaxScaler.fit(trainFeatures, count: trainImages.count, dim: dim)
         scaler.transform(&trainFeatures, count: trainImages.count)
@@ -175,6 +165,10 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                                       solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal)
         accuracy[0] = svm.accuracy(features: trainFeatures, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
         accuracy[1] = svm.accuracy(features: testFeatures, count: testImages.count, labels: testImages.labels.map(Int32.init))
+    }
+    if case .failure(let e) = readout {
+        runDir?.discard()
+        comm.abort("readout: \(e)", code: 1)
     }
     accuracy.withUnsafeMutableBufferPointer { comm.broadcast($0, root: 0) }
     lap("svm")
@@ -239,6 +233,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(config.resolved, to: "config.json")
         try runDir.writeJSON(metrics, to: "metrics.json")
         try runDir.commit()
+        committed = true
         progress.say(String(format: "test accuracy %.2f%% (train %.2f%%) at %@; compression rate %.1f%% of %d conv weights",
                             accuracy[1] * 100, accuracy[0] * 100, last.stage.conv.spec.name, overall * 100, totalWeights))
         progress.say("run directory: \(runDir.final.path)")
@@ -246,6 +241,46 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     if case .failure(let e) = written {
         runDir?.discard()
         comm.abort("\(e)", code: 1)
+    }
+}
+
+/// Everything a run reads before it computes anything, validated: config (with the command
+/// line's overrides), both dataset splits, the layer shapes, the SpiNNaker machine. Errors name the
+/// config file and the field that led to the failing file.
+struct PreparedRun {
+    var config: ExperimentConfig
+    var train: ImageSet
+    var test: ImageSet
+    var shapes: [Shape]
+    var machine: Machine
+    var parts: (ExperimentConfig, ImageSet, ImageSet, [Shape], Machine) { (config, train, test, shapes, machine) }
+
+    init(_ options: TrainOptions) throws {
+        let url = URL(fileURLWithPath: options.configPath)
+        config = try ExperimentConfig.load(url)
+        if let n = options.name {
+            guard ExperimentConfig.isValidName(n) else {
+                throw ConfigError(file: "command line", field: "--name", message: "\"\(n)\": use letters, digits, '-', '_' and '.' only, not starting with '.'")
+            }
+            config.name = n
+        }
+        func context<T>(_ field: String, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch let e as ConfigError { throw e } catch {
+                throw ConfigError(file: url.path, field: field, message: "\(error)")
+            }
+        }
+        let dir = URL(fileURLWithPath: config.dataset.path)
+        let limits = (config.dataset.trainLimit, config.dataset.testLimit)
+        train = try context("dataset.path") { try IDXDataset.load(directory: dir, split: .train, limit: limits.0) }
+        test = try context("dataset.path") { try IDXDataset.load(directory: dir, split: .test, limit: limits.1) }
+        if (train.height, train.width, train.channels) != (test.height, test.width, test.channels) {
+            throw ConfigError(file: url.path, field: "dataset.path",
+                              message: "train images are \(train.height)x\(train.width)x\(train.channels) but test images \(test.height)x\(test.width)x\(test.channels)")
+        }
+        let input = Shape(height: train.height, width: train.width, channels: train.channels * 2)
+        shapes = try config.checkShapes(input: input, file: url.path)
+        let machinePath = config.spinnaker.machine
+        machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
     }
 }
 
