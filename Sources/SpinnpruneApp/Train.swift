@@ -113,7 +113,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         i = j
     }
 
-    // 4. Readout on the last stage's output: features per rank slice, gathered by the coordinator.
+    // 4. Readout on the last stage's output: features per rank slice, allgathered.
     let last = stages.last!
     let outShape = last.stage.outputShape
     let features = TimeFeatures(timesteps: config.timesteps, targetTime: last.stage.conv.spec.thresholds.targetTime,
@@ -130,10 +130,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                 progress.say("features \(label): \(done)/\(data.count) images")
             }
         })
-        // Gather: rank r holds [image][its maps][cell]; the coordinator interleaves to [image][map][cell].
+        // Rank r holds [image][its maps][cell]; interleave to [image][map][cell].
         let counts = last.slices.counts.map { $0 * g2 * data.count }
-        let blocks = gatherv(local, counts: counts, comm: comm)
-        guard comm.isCoordinator else { return [] }
+        let blocks = allgatherv(local, counts: counts, comm: comm)
         let dim = outShape.channels * g2
         var all = [Float](repeating: 0, count: data.count * dim)
         let displs = exclusiveScan(counts)
@@ -149,28 +148,18 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     var testFeatures = extract(testData, label: "test")
     lap("features")
 
-    // 5. SVM on the coordinator.
-    var accuracy = [0.0, 0.0]
-    // Only the coordinator works here: a failure must stop the other ranks, not leave them waiting.
-    let readout: Result<Void, Error> = Result {
-        guard comm.isCoordinator else { return }
-        let dim = outShape.channels * config.readout.grid * config.readout.grid
-        let scaler = MinMaxScaler.fit(trainFeatures, count: trainImages.count, dim: dim)
-        scaler.transform(&trainFeatures, count: trainImages.count)
-        scaler.transform(&testFeatures, count: testImages.count)
-        progress.say("svm: \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver")
-        let svm = try LinearSVM.train(features: trainFeatures, count: trainImages.count, dim: dim,
-                                      labels: trainImages.labels.map(Int32.init), C: config.readout.C,
-                                      epsilon: config.readout.epsilon,
-                                      solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal)
-        accuracy[0] = svm.accuracy(features: trainFeatures, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
-        accuracy[1] = svm.accuracy(features: testFeatures, count: testImages.count, labels: testImages.labels.map(Int32.init))
-    }
-    if case .failure(let e) = readout {
-        runDir?.discard()
-        comm.abort("readout: \(e)", code: 1)
-    }
-    accuracy.withUnsafeMutableBufferPointer { comm.broadcast($0, root: 0) }
+    // 5. SVM: every rank holds the features; the one-vs-rest problems are shared out.
+    let dim = outShape.channels * config.readout.grid * config.readout.grid
+    let scaler = MinMaxScaler.fit(trainFeatures, count: trainImages.count, dim: dim)
+    scaler.transform(&trainFeatures, count: trainImages.count)
+    scaler.transform(&testFeatures, count: testImages.count)
+    progress.say("svm: \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, classes shared over \(comm.size) rank(s)")
+    let svm = try trainOneVsRest(features: trainFeatures, count: trainImages.count, dim: dim,
+                                 labels: trainImages.labels.map(Int32.init), C: config.readout.C,
+                                 epsilon: config.readout.epsilon,
+                                 solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal, comm: comm)
+    let accuracy = [svm.accuracy(features: trainFeatures, count: trainImages.count, labels: trainImages.labels.map(Int32.init)),
+                    svm.accuracy(features: testFeatures, count: testImages.count, labels: testImages.labels.map(Int32.init))]
     lap("svm")
 
     // 6. Weights, masks, thresholds to the coordinator; compression per layer.
@@ -300,11 +289,11 @@ extension Result {
     var isSuccess: Bool { if case .success = self { return true } else { return false } }
 }
 
-func gatherv(_ local: [Float], counts: [Int], comm: Communicator) -> [Float] {
-    var out = [Float](repeating: 0, count: comm.isCoordinator ? counts.reduce(0, +) : 0)
+func allgatherv(_ local: [Float], counts: [Int], comm: Communicator) -> [Float] {
+    var out = [Float](repeating: 0, count: counts.reduce(0, +))
     local.withUnsafeBufferPointer { s in
         out.withUnsafeMutableBufferPointer { r in
-            comm.gatherv(s, into: r, counts: counts, displacements: exclusiveScan(counts), root: 0)
+            comm.allgatherv(s, into: r, counts: counts, displacements: exclusiveScan(counts))
         }
     }
     return out

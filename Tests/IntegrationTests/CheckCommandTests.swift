@@ -13,7 +13,9 @@ extension Integration {
             #expect(r1.stdout.contains("conv1"), "\(r1)")
             let r2 = try await box.spinnprune(["check", two])
             #expect(r2.succeeded, "\(r2)")
-            #expect(r2.stdout.contains("3 layer(s)") && r2.stdout.contains("conv1, pool1, conv2"), "\(r2)")
+            // 16x16x2 input (DoG on/off); conv 5x5 -> 12x12x8; pool 2/2 -> 6x6x8; conv 3x3 -> 4x4x12.
+            #expect(r2.stdout.contains("input 16x16x2 (300 train, 100 test images)"), "\(r2)")
+            #expect(r2.stdout.contains("conv1 12x12x8, pool1 6x6x8, conv2 4x4x12"), "\(r2)")
             #expect(box.entries(of: box.root).filter { !$0.hasPrefix(".io-") }.sorted() == ["bars", "one.json", "two.json"],
                     "check wrote files")
         }
