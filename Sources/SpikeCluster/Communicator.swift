@@ -12,6 +12,10 @@ public protocol Communicator: AnyObject {
     func allgatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                         counts: [Int], displacements: [Int])
 
+    /// Every rank contributes `send.count` elements (the same count everywhere); `recv` gets them
+    /// in rank order. The per-sample winner agreement uses it: no count arrays to build.
+    func allgather<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>)
+
     /// As `allgatherv`, but only `root` receives.
     func gatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                      counts: [Int], displacements: [Int], root: Int)
@@ -40,8 +44,7 @@ public extension Communicator {
         var mine = value
         return withUnsafePointer(to: &mine) { p in
             [T](unsafeUninitializedCapacity: size) { buf, n in
-                allgatherv(UnsafeBufferPointer(start: p, count: 1), into: buf,
-                           counts: Array(repeating: 1, count: size), displacements: Array(0..<size))
+                allgather(UnsafeBufferPointer(start: p, count: 1), into: buf)
                 n = size
             }
         }
@@ -93,6 +96,10 @@ public final class LocalCommunicator: Communicator {
     public func allgatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                                counts: [Int], displacements: [Int]) {
         copy(send, into: recv, at: displacements[0], count: counts[0])
+    }
+
+    public func allgather<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>) {
+        copy(send, into: recv, at: 0, count: send.count)
     }
 
     public func gatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,

@@ -30,43 +30,65 @@ public final class MPICommunicator: Communicator {
 
     public func barrier() { MPI_Barrier(comm) }
 
-    // Every buffer travels as bytes: one code path for all element types.
-    private func bytes<T>(_ counts: [Int], _ type: T.Type) -> [Int32] {
-        counts.map { Int32($0 * MemoryLayout<T>.stride) }
+    // Every buffer travels as elements of a contiguous byte type of the element's stride: one code
+    // path for all element types, and counts in elements (MPI counts are Int32).
+    private var elementTypes: [Int: MPI_Datatype] = [:]
+
+    private func datatype<T>(_ type: T.Type) -> MPI_Datatype {
+        let stride = MemoryLayout<T>.stride
+        if let t = elementTypes[stride] { return t }
+        var t: MPI_Datatype?
+        MPI_Type_contiguous(Int32(stride), cmpi_byte(), &t)
+        MPI_Type_commit(&t)
+        elementTypes[stride] = t!
+        return t!
+    }
+
+    private func counts(_ counts: [Int]) -> [Int32] {
+        counts.map { c in
+            guard c <= Int(Int32.max) else {
+                abort("a collective of \(c) elements exceeds MPI's 32-bit counts; use more ranks or smaller batches", code: 3)
+            }
+            return Int32(c)
+        }
     }
 
     public func allgatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                                counts: [Int], displacements: [Int]) {
-        let c = bytes(counts, T.self), d = bytes(displacements, T.self)
-        MPI_Allgatherv(UnsafeRawPointer(send.baseAddress), c[rank], cmpi_byte(),
-                       UnsafeMutableRawPointer(recv.baseAddress), c, d, cmpi_byte(), comm)
+        let c = self.counts(counts), d = self.counts(displacements), t = datatype(T.self)
+        MPI_Allgatherv(UnsafeRawPointer(send.baseAddress), c[rank], t,
+                       UnsafeMutableRawPointer(recv.baseAddress), c, d, t, comm)
+    }
+
+    public func allgather<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>) {
+        let c = counts([send.count])[0], t = datatype(T.self)
+        MPI_Allgather(UnsafeRawPointer(send.baseAddress), c, t, UnsafeMutableRawPointer(recv.baseAddress), c, t, comm)
     }
 
     public func gatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                             counts: [Int], displacements: [Int], root: Int) {
-        let c = bytes(counts, T.self), d = bytes(displacements, T.self)
-        MPI_Gatherv(UnsafeRawPointer(send.baseAddress), c[rank], cmpi_byte(),
-                    UnsafeMutableRawPointer(recv.baseAddress), c, d, cmpi_byte(), Int32(root), comm)
+        let c = self.counts(counts), d = self.counts(displacements), t = datatype(T.self)
+        MPI_Gatherv(UnsafeRawPointer(send.baseAddress), c[rank], t,
+                    UnsafeMutableRawPointer(recv.baseAddress), c, d, t, Int32(root), comm)
     }
 
     public func scatterv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, counts: [Int], displacements: [Int],
                                              into recv: UnsafeMutableBufferPointer<T>, root: Int) {
-        let c = bytes(counts, T.self), d = bytes(displacements, T.self)
-        MPI_Scatterv(UnsafeRawPointer(send.baseAddress), c, d, cmpi_byte(),
-                     UnsafeMutableRawPointer(recv.baseAddress), c[rank], cmpi_byte(), Int32(root), comm)
+        let c = self.counts(counts), d = self.counts(displacements), t = datatype(T.self)
+        MPI_Scatterv(UnsafeRawPointer(send.baseAddress), c, d, t,
+                     UnsafeMutableRawPointer(recv.baseAddress), c[rank], t, Int32(root), comm)
     }
 
     public func broadcast<T: BitwiseCopyable>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) {
-        MPI_Bcast(UnsafeMutableRawPointer(buffer.baseAddress), Int32(buffer.count * MemoryLayout<T>.stride),
-                  cmpi_byte(), Int32(root), comm)
+        MPI_Bcast(UnsafeMutableRawPointer(buffer.baseAddress), counts([buffer.count])[0], datatype(T.self), Int32(root), comm)
     }
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) {
-        MPI_Allreduce(cmpi_in_place(), values.baseAddress, Int32(values.count), cmpi_double(), cmpi_op_sum(), comm)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, counts([values.count])[0], cmpi_double(), cmpi_op_sum(), comm)
     }
 
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) {
-        MPI_Allreduce(cmpi_in_place(), values.baseAddress, Int32(values.count), cmpi_double(), cmpi_op_max(), comm)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, counts([values.count])[0], cmpi_double(), cmpi_op_max(), comm)
     }
 
     public func abort(_ reason: String, code: Int32) -> Never {

@@ -13,121 +13,167 @@ public struct Stage {
     }
 }
 
-/// One image's simulation state for a stage: step-major, event-driven. A spike event is a neuron
-/// index in HWC order with global channel numbers.
-final class StageSimulator {
+/// Spike times of one image through a stage, on a rank's slice of maps.
+///
+/// Without inference-time inhibition every output neuron is independent, so each output cell is
+/// simulated on its own: the spiking inputs of its receptive field are put in time order (then
+/// synapse order, which is also input-index order: the order of an event-driven simulation), and
+/// eight maps at a time integrate them in one SIMD register, checking thresholds at every step
+/// boundary. Potentials never leave registers; the kernel (k*k*c_in rows) stays in L1.
+final class StageKernel {
     let stage: Stage
     let m: Int
-    let convOut: Shape
-    // Potentials [y][x][m]; a neuron that fired is set to -infinity so it never fires again.
-    var potential: [Float]
-    var dirty: [UInt8]
-    var dirtyList: [Int32] = []
-    var fired: [Int32] = []
-    // Per pool: 1 once the pooled neuron fired, [y][x][m].
-    var poolFired: [[UInt8]]
-    var poolShapes: [Shape]
+    let mPadded: Int
+    /// Weights `[k][mPadded]`, zero-padded to whole SIMD blocks.
+    let weights: [Float]
+    /// Thresholds, padded with +infinity (padding lanes never fire).
+    let thresholds: [Float]
+    let convTimes: UnsafeMutableBufferPointer<UInt8>
+    var poolTimes: [UnsafeMutableBufferPointer<UInt8>]
+    // Per-cell scratch: the receptive field's spiking inputs sorted by (step, synapse).
+    let order: UnsafeMutablePointer<Int32>
+    let steps: UnsafeMutablePointer<UInt8>
+    let sortedOrder: UnsafeMutablePointer<Int32>
+    let sortedSteps: UnsafeMutablePointer<UInt8>
+    let counts: UnsafeMutablePointer<Int32>
+    let timesteps: Int
 
-    init(stage: Stage) {
+    init(stage: Stage, timesteps: Int) {
         self.stage = stage
-        m = stage.conv.localMaps
-        convOut = stage.conv.output
-        potential = [Float](repeating: 0, count: convOut.height * convOut.width * m)
-        dirty = [UInt8](repeating: 0, count: convOut.height * convOut.width)
-        var shapes: [Shape] = []
-        var s = convOut
-        for p in stage.pools { s = p.outputShape(s); shapes.append(s) }
-        poolShapes = shapes
-        poolFired = shapes.map { [UInt8](repeating: 0, count: $0.height * $0.width * stage.conv.localMaps) }
-        fired.reserveCapacity(potential.count)
-        dirtyList.reserveCapacity(dirty.count)
+        self.timesteps = timesteps
+        let c = stage.conv
+        m = c.localMaps
+        mPadded = (m + 7) / 8 * 8
+        let k = c.synapsesPerMap
+        var w = [Float](repeating: 0, count: k * mPadded)
+        for i in 0..<k { for j in 0..<m { w[i * mPadded + j] = c.weights[i * m + j] } }
+        weights = w
+        thresholds = c.thresholds + [Float](repeating: .infinity, count: mPadded - m)
+        convTimes = .allocate(capacity: c.output.height * c.output.width * max(m, 1))
+        var shape = c.output
+        poolTimes = []
+        for p in stage.pools {
+            shape = p.outputShape(shape)
+            poolTimes.append(.allocate(capacity: shape.height * shape.width * max(m, 1)))
+        }
+        order = .allocate(capacity: k)
+        steps = .allocate(capacity: k)
+        sortedOrder = .allocate(capacity: k)
+        sortedSteps = .allocate(capacity: k)
+        counts = .allocate(capacity: timesteps + 1)
     }
 
-    func reset() {
-        potential.withUnsafeMutableBufferPointer { p in p.update(repeating: 0) }
-        for i in poolFired.indices { poolFired[i].withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+    deinit {
+        convTimes.deallocate()
+        for p in poolTimes { p.deallocate() }
+        order.deallocate(); steps.deallocate(); counts.deallocate()
+        sortedOrder.deallocate(); sortedSteps.deallocate()
     }
 
-    /// Integrates the input events of one step (full input, ascending) and appends the events
-    /// this rank's maps emit at this step after pooling (global indices) to `out` (emptied first).
-    func step(input events: [Int32], into out: inout [Int32]) {
-        out.removeAll(keepingCapacity: true)
-        let spec = stage.conv.spec, inShape = stage.conv.input
-        let k = spec.kernel, stride = spec.stride, pad = spec.pad
-        let cin = inShape.channels, inW = inShape.width
-        let oh = convOut.height, ow = convOut.width, m = self.m
-        let firstMap = stage.conv.maps.lowerBound, cout = spec.maps
+    /// The stage output of one image (`[y][x][localMap]` steps or `noSpike`).
+    var output: UnsafeMutableBufferPointer<UInt8> { poolTimes.last ?? convTimes }
+
+    func run(_ input: UnsafePointer<UInt8>) {
+        let c = stage.conv, spec = c.spec
+        let inShape = c.input, k = spec.kernel, cin = inShape.channels
+        let oh = c.output.height, ow = c.output.width, m = self.m, mp = mPadded
+        let T = timesteps
         guard m > 0 else { return }
-        fired.removeAll(keepingCapacity: true)
-        stage.conv.weights.withUnsafeBufferPointer { w in
-        stage.conv.thresholds.withUnsafeBufferPointer { th in
-        potential.withUnsafeMutableBufferPointer { pot in
-        dirty.withUnsafeMutableBufferPointer { dirty in
-            for e in events {
-                let n = Int(e)
-                let c = n % cin, pos = n / cin
-                let x = pos % inW, y = pos / inW
-                // Output rows oy with oy*stride - pad + ky = y for some ky in 0..<k.
-                let oy0 = max(0, ceilDiv(y + pad - k + 1, stride)), oy1 = min(oh - 1, (y + pad) / stride)
-                let ox0 = max(0, ceilDiv(x + pad - k + 1, stride)), ox1 = min(ow - 1, (x + pad) / stride)
-                if oy0 > oy1 || ox0 > ox1 { continue }
-                for oy in oy0...oy1 {
-                    let ky = y + pad - oy * stride
-                    for ox in ox0...ox1 {
-                        let kx = x + pad - ox * stride
-                        let cell = oy * ow + ox
-                        addRow(w.baseAddress! + ((ky * k + kx) * cin + c) * m, into: pot.baseAddress! + cell * m, count: m)
-                        if dirty[cell] == 0 { dirty[cell] = 1; dirtyList.append(Int32(cell)) }
+        weights.withUnsafeBufferPointer { wb in
+        thresholds.withUnsafeBufferPointer { thb in
+            let w = UnsafeRawPointer(wb.baseAddress!), th = UnsafeRawPointer(thb.baseAddress!)
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    // Receptive field, counting-sorted by step; synapse order kept within a step.
+                    let y0 = oy * spec.stride - spec.pad, x0 = ox * spec.stride - spec.pad
+                    var n = 0
+                    for s in 0...T { counts[s] = 0 }
+                    for ky in 0..<k {
+                        let y = y0 + ky
+                        if y < 0 || y >= inShape.height { continue }
+                        for kx in 0..<k {
+                            let x = x0 + kx
+                            if x < 0 || x >= inShape.width { continue }
+                            let src = input + (y * inShape.width + x) * cin
+                            let syn = (ky * k + kx) * cin
+                            for ch in 0..<cin where src[ch] != noSpike {
+                                // Byte offset of the synapse's weight row.
+                                steps[n] = src[ch]; order[n] = Int32((syn + ch) * mp * 4); n += 1
+                                counts[Int(src[ch]) + 1] += 1
+                            }
+                        }
+                    }
+                    for s in 0..<T { counts[s + 1] += counts[s] }   // counts[s] = start of step s
+                    sortByStep(n: n)
+                    let cell = (oy * ow + ox) * m
+                    for block in stride(from: 0, to: mp, by: 8) {
+                        var p = SIMD8<Float>(repeating: 0)
+                        let thv = th.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+                        let blockOffset = block * 4
+                        // Fire step per lane; noSpike (255) until the lane fires.
+                        var out = SIMD8<Int32>(repeating: Int32(noSpike))
+                        let unfired = SIMD8<Int32>(repeating: Int32(noSpike))
+                        var i = 0
+                        while i < n {
+                            let s = Int(sortedSteps[i])
+                            let end = Int(counts[s])   // end of step s after the sort (see sortByStep)
+                            while i < end {
+                                p += w.loadUnaligned(fromByteOffset: Int(sortedOrder[i]) + blockOffset, as: SIMD8<Float>.self)
+                                i += 1
+                            }
+                            let hit = (p .>= thv) .& (out .== unfired)
+                            if any(hit) {
+                                out.replace(with: Int32(s), where: hit)
+                                if !any(out .== unfired) { break }
+                            }
+                        }
+                        let lanes = min(8, m - block)
+                        for l in 0..<lanes { convTimes[cell + block + l] = UInt8(truncatingIfNeeded: out[l]) }
                     }
                 }
             }
-            // Threshold check only where something arrived this step. The order of `fired` does
-            // not matter: events are sorted wherever order could change a sum.
-            for cell in dirtyList {
-                let ci = Int(cell)
-                dirty[ci] = 0
-                fireReached(pot.baseAddress! + ci * m, th.baseAddress!, count: m, firstIndex: Int32(ci * m), into: &fired)
-            }
-            dirtyList.removeAll(keepingCapacity: true)
-        }}}}
-        // Pooling on the slice: a pooled neuron fires at the first spike in its window.
-        var curShape = Shape(height: oh, width: ow, channels: m)
-        for (pi, pool) in stage.pools.enumerated() {
-            let ps = poolShapes[pi]
-            var next: [Int32] = []
-            poolFired[pi].withUnsafeMutableBufferPointer { done in
-                for e in fired {
-                    let n = Int(e)
-                    let j = n % m, pos = n / m
-                    let x = pos % curShape.width, y = pos / curShape.width
-                    // Windows oy cover rows oy*stride-pad ..< oy*stride-pad+window.
-                    let oy0 = max(0, ceilDiv(y + pool.pad - pool.window + 1, pool.stride))
-                    let oy1 = min(ps.height - 1, (y + pool.pad) / pool.stride)
-                    let ox0 = max(0, ceilDiv(x + pool.pad - pool.window + 1, pool.stride))
-                    let ox1 = min(ps.width - 1, (x + pool.pad) / pool.stride)
-                    if oy0 > oy1 || ox0 > ox1 { continue }
-                    for oy in oy0...oy1 {
-                        for ox in ox0...ox1 {
-                            let o = (oy * ps.width + ox) * m + j
-                            if done[o] == 0 { done[o] = 1; next.append(Int32(o)) }
+        }}
+        pool()
+    }
+
+    /// Stable counting sort of the `n` gathered inputs by step; afterwards `counts[s]` is the end
+    /// of step s's entries.
+    private func sortByStep(n: Int) {
+        for i in 0..<n {
+            let s = Int(steps[i])
+            let at = Int(counts[s])
+            sortedOrder[at] = order[i]; sortedSteps[at] = steps[i]
+            counts[s] += 1
+        }
+    }
+
+    /// Spiking max pooling on the slice: a pooled neuron fires at the first spike in its window.
+    private func pool() {
+        var src = UnsafeBufferPointer(convTimes)
+        var shape = Shape(height: stage.conv.output.height, width: stage.conv.output.width, channels: m)
+        for (pi, p) in stage.pools.enumerated() {
+            let outShape = p.outputShape(shape)
+            let dst = poolTimes[pi]
+            for oy in 0..<outShape.height {
+                for ox in 0..<outShape.width {
+                    let o = (oy * outShape.width + ox) * m
+                    for j in 0..<m { dst[o + j] = noSpike }
+                    for wy in 0..<p.window {
+                        let y = oy * p.stride - p.pad + wy
+                        if y < 0 || y >= shape.height { continue }
+                        for wx in 0..<p.window {
+                            let x = ox * p.stride - p.pad + wx
+                            if x < 0 || x >= shape.width { continue }
+                            let s = (y * shape.width + x) * m
+                            for j in 0..<m { dst[o + j] = min(dst[o + j], src[s + j]) }
                         }
                     }
                 }
             }
-            fired = next
-            curShape = Shape(height: ps.height, width: ps.width, channels: m)
-        }
-        // Local (slice) indices to global HWC indices with global channels.
-        for e in fired {
-            let n = Int(e)
-            let j = n % m, pos = n / m
-            out.append(Int32(pos * cout + firstMap + j))
+            src = UnsafeBufferPointer(dst)
+            shape = Shape(height: outShape.height, width: outShape.width, channels: m)
         }
     }
-}
-
-@inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int {
-    a >= 0 ? (a + b - 1) / b : -((-a) / b)
 }
 
 public struct ForwardStats: Sendable {
@@ -139,9 +185,8 @@ public struct ForwardStats: Sendable {
 }
 
 /// Runs a frozen stage over a dataset in batches. Each rank simulates its maps for every image of
-/// the batch (image by image, so one image's potentials stay in cache); then, for
-/// `exchange == true`, every timestep's spikes of the whole batch are allgathered in one collective
-/// per timestep, so every rank holds the whole layer output.
+/// the batch; then, for `exchange == true`, every timestep's spikes of the whole batch are
+/// allgathered in one collective per timestep, so every rank holds the whole layer output.
 ///
 /// With `exchange == false` nothing is exchanged: `consume(firstImage, images, times)` receives each
 /// batch's spike times of this rank's maps only (`[image][y][x][localMap]`) and nothing is kept.
@@ -153,42 +198,32 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     let start = monotonicSeconds()
     let T = timesteps, inN = data.shape.count
     let outShape = stage.outputShape, per = outShape.count
-    let m = stage.conv.localMaps
-    let outN = exchange ? outShape.count : outShape.height * outShape.width * m
+    let m = stage.conv.localMaps, cout = outShape.channels, firstMap = stage.conv.maps.lowerBound
+    let cells = outShape.height * outShape.width
+    let sliceN = cells * m
     let batch = max(1, min(batchSize, data.count))
-    // Full output: the whole dataset; slice output: one batch at a time.
-    var outTimes = [UInt8](repeating: noSpike, count: (exchange ? data.count : batch) * outN)
-    let sim = StageSimulator(stage: stage)
-    var buckets = [[Int32]](repeating: [], count: T)
+    let kernel = StageKernel(stage: stage, timesteps: T)
+    // Full output: the whole dataset, every rank; slice output: one batch at a time.
+    var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : batch * sliceN)
     var stepEvents = [[Int32]](repeating: [], count: T)
-    var emitted: [Int32] = []
-    let firstMap = stage.conv.maps.lowerBound
 
     var b0 = 0
     while b0 < data.count {
         let nb = min(batch, data.count - b0)
-        if !exchange {
-            outTimes.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] = noSpike } }
-        }
         for s in 0..<T { stepEvents[s].removeAll(keepingCapacity: true) }
         for i in 0..<nb {
-            sim.reset()
-            for s in 0..<T { buckets[s].removeAll(keepingCapacity: true) }
-            data.times.withUnsafeBufferPointer { t in
-                let base = (b0 + i) * inN
-                for n in 0..<inN where t[base + n] != noSpike { buckets[Int(t[base + n])].append(Int32(n)) }
-            }
-            for s in 0..<T where !buckets[s].isEmpty {   // no input, no change, no spike
-                sim.step(input: buckets[s], into: &emitted)
-                if exchange {
-                    for e in emitted { stepEvents[s].append(Int32(i * per) + e) }
-                } else {
-                    outTimes.withUnsafeMutableBufferPointer { o in
-                        for e in emitted {
-                            let n = Int(e), j = n % outShape.channels - firstMap, pos = n / outShape.channels
-                            o[i * outN + pos * m + j] = UInt8(s)
-                        }
+            data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
+            let o = kernel.output
+            if exchange {
+                // This rank's spikes of the image, as global neuron indices, by step.
+                for cell in 0..<cells {
+                    for j in 0..<m where o[cell * m + j] != noSpike {
+                        stepEvents[Int(o[cell * m + j])].append(Int32(i * per + cell * cout + firstMap + j))
                     }
+                }
+            } else {
+                outTimes.withUnsafeMutableBufferPointer { dst in
+                    (dst.baseAddress! + i * sliceN).update(from: o.baseAddress!, count: sliceN)
                 }
             }
         }
@@ -200,17 +235,15 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
                     stats.exchanges += 2
                     stats.bytesExchanged += events.count * 4
                 }
-                // The next layer sums its inputs in event order: make it independent of the ranks.
-                events.sort()
                 outTimes.withUnsafeMutableBufferPointer { o in
                     for e in events {
                         let img = Int(e) / per, n = Int(e) - img * per
-                        o[(b0 + img) * outN + n] = UInt8(s)
+                        o[(b0 + img) * per + n] = UInt8(s)
                     }
                 }
             }
         } else {
-            outTimes.withUnsafeBufferPointer { consume(b0, nb, UnsafeBufferPointer(rebasing: $0[0..<(nb * outN)])) }
+            outTimes.withUnsafeBufferPointer { consume(b0, nb, UnsafeBufferPointer(rebasing: $0[0..<(nb * sliceN)])) }
         }
         b0 += nb
         stats.images += nb
@@ -220,7 +253,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     return exchange ? SpikeDataset(shape: outShape, count: data.count, times: outTimes) : nil
 }
 
-/// `dst[0..<n] += src[0..<n]`, eight lanes at a time: the inner loop of event-driven convolution.
+/// `dst[0..<n] += src[0..<n]`, eight lanes at a time: the inner loop of patch integration.
 @inline(__always)
 func addRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int) {
     var j = 0
@@ -231,27 +264,4 @@ func addRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, 
         j += 8
     }
     while j < n { dst[j] += src[j]; j += 1 }
-}
-
-/// Fires every neuron of a cell with `p[j] >= th[j]`: marks it (-infinity) and appends
-/// `firstIndex + j`. Eight lanes are compared at once; most blocks have nothing to fire.
-@inline(__always)
-func fireReached(_ p: UnsafeMutablePointer<Float>, _ th: UnsafePointer<Float>, count n: Int, firstIndex: Int32,
-                 into fired: inout [Int32]) {
-    var j = 0
-    let pr = UnsafeMutableRawPointer(p), tr = UnsafeRawPointer(th)
-    while j + 8 <= n {
-        let a = pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-        let b = tr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-        let hit = a .>= b
-        if any(hit) {
-            for l in 0..<8 where hit[l] { fired.append(firstIndex + Int32(j + l)) }
-            pr.storeBytes(of: a.replacing(with: -.infinity, where: hit), toByteOffset: j * 4, as: SIMD8<Float>.self)
-        }
-        j += 8
-    }
-    while j < n {
-        if p[j] >= th[j] { p[j] = -.infinity; fired.append(firstIndex + Int32(j)) }
-        j += 1
-    }
 }

@@ -173,6 +173,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         if comm.isCoordinator { saved.append((c.spec.name, w, m, th, c)) }
     }
 
+    let peakMemory = comm.allgather(peakResidentKiB())
+
     // 7. SpiNNaker mapping and the run directory, on the coordinator.
     let written: Result<Void, Error> = Result {
         guard comm.isCoordinator, let runDir else { return }
@@ -211,6 +213,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         let overall = Double(totalPruned) / Double(max(totalWeights, 1))
         let metrics: [String: Any] = [
             "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
+            "peak_memory_mib_per_rank": peakMemory.map { Double($0) / 1024 },
             "train_images": trainImages.count, "test_images": testImages.count,
             "accuracy": record.accuracy,
             "compression": ["layers": record.layers, "overall_rate": overall, "weights": totalWeights, "pruned": totalPruned],
@@ -297,4 +300,13 @@ func allgatherv(_ local: [Float], counts: [Int], comm: Communicator) -> [Float] 
         }
     }
     return out
+}
+
+/// This process's peak resident memory (VmHWM), in KiB; 0 where /proc is unavailable.
+func peakResidentKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+    return 0
 }
