@@ -60,6 +60,26 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     var committed = false
     defer { if !committed { runDir?.discard() } }
 
+    // The SpiNNaker mapping depends only on the layer shapes: the coordinator maps now, so a network
+    // that cannot fit the machine fails before hours of training, not after.
+    var plannedMapping: NetworkMapping?
+    let planned: Result<Void, Error> = Result {
+        guard comm.isCoordinator else { return }
+        var network = [NetworkLayer(name: "input", width: shapes[0].width, height: shapes[0].height, channels: shapes[0].channels)]
+        for (k, l) in config.layers.enumerated() {
+            network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,
+                                        channels: shapes[k + 1].channels))
+        }
+        do {
+            plannedMapping = try mapNetwork(network, onto: machine, maxNeuronsPerCore: config.spinnaker.neuronsPerCore)
+        } catch {
+            throw ConfigError(file: URL(fileURLWithPath: options.configPath).path, field: "spinnaker.machine",
+                              message: "the network does not map onto \(config.spinnaker.machine): \(error)")
+        }
+    }
+    try agreeOrFail(planned, comm: comm)
+    lap("spinnaker mapping")
+
     // 2. Encoding.
     let encoder = Encoder(dog: config.dog, timesteps: config.timesteps, comm: comm)
     var (trainData, range) = encoder.encode(trainImages, range: nil)
@@ -197,17 +217,12 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(["layers": model, "timesteps": config.timesteps], to: "model.json")
         lap("gather")
 
-        var network = [NetworkLayer(name: "input", width: shapes[0].width, height: shapes[0].height, channels: shapes[0].channels)]
-        for (k, l) in config.layers.enumerated() {
-            network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,
-                                        channels: shapes[k + 1].channels))
-        }
-        let mapping = try mapNetwork(network, onto: machine, maxNeuronsPerCore: config.spinnaker.neuronsPerCore)
+        let mapping = plannedMapping!
         try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
         record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
                             "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
         progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
-        lap("spinnaker")
+        lap("spinnaker files")
 
         record.accuracy = ["train": accuracy[0], "test": accuracy[1], "layer": last.stage.conv.spec.name]
         let overall = Double(totalPruned) / Double(max(totalWeights, 1))
