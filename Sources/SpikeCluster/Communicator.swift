@@ -27,6 +27,9 @@ public protocol Communicator: AnyObject {
     /// Copies `root`'s buffer to every rank.
     func broadcast<T: BitwiseCopyable>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int)
 
+    /// The minimum over ranks of one 64-bit key, on every rank.
+    func allreduceMin(_ value: UInt64) -> UInt64
+
     /// Element-wise sum over ranks, result on every rank.
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>)
     /// Element-wise maximum over ranks, result on every rank.
@@ -114,6 +117,7 @@ public final class LocalCommunicator: Communicator {
     }
 
     public func broadcast<T: BitwiseCopyable>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) {}
+    public func allreduceMin(_ value: UInt64) -> UInt64 { value }
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) {}
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) {}
 

@@ -30,65 +30,80 @@ public final class MPICommunicator: Communicator {
 
     public func barrier() { MPI_Barrier(comm) }
 
-    // Every buffer travels as elements of a contiguous byte type of the element's stride: one code
-    // path for all element types, and counts in elements (MPI counts are Int32).
-    private var elementTypes: [Int: MPI_Datatype] = [:]
+    // Every buffer travels as elements of a contiguous byte type: one code path for all element
+    // types, and counts in elements (MPI counts are Int32). When counts would overflow, the unit
+    // grows to `g` elements, g the gcd of every count and displacement, so large regular buffers
+    // (an image's pixels, a map's features per rank) still go in one collective.
+    private var unitTypes: [Int: MPI_Datatype] = [:]
 
-    private func datatype<T>(_ type: T.Type) -> MPI_Datatype {
-        let stride = MemoryLayout<T>.stride
-        if let t = elementTypes[stride] { return t }
+    private func unit(bytes: Int) -> MPI_Datatype {
+        if let t = unitTypes[bytes] { return t }
         var t: MPI_Datatype?
-        MPI_Type_contiguous(Int32(stride), cmpi_byte(), &t)
+        MPI_Type_contiguous(Int32(bytes), cmpi_byte(), &t)
         MPI_Type_commit(&t)
-        elementTypes[stride] = t!
+        unitTypes[bytes] = t!
         return t!
     }
 
-    private func counts(_ counts: [Int]) -> [Int32] {
-        counts.map { c in
-            guard c <= Int(Int32.max) else {
-                abort("a collective of \(c) elements exceeds MPI's 32-bit counts; use more ranks or smaller batches", code: 3)
+    private func layout<T>(_ type: T.Type, _ counts: [Int], _ displs: [Int] = []) -> (MPI_Datatype, [Int32], [Int32]) {
+        let stride = MemoryLayout<T>.stride
+        var g = 1
+        if (counts + displs).contains(where: { $0 > Int(Int32.max) }) {
+            g = (counts + displs).reduce(0) { gcd($0, $1) }
+            if g == 0 { g = 1 }
+            if (counts + displs).contains(where: { $0 / g > Int(Int32.max) }) || stride * g > Int(Int32.max) {
+                abort("a collective of \(counts.reduce(0, +)) elements cannot be expressed in MPI's 32-bit counts", code: 3)
             }
-            return Int32(c)
         }
+        return (unit(bytes: stride * g), counts.map { Int32($0 / g) }, displs.map { Int32($0 / g) })
+    }
+
+    private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
+    public func allgather<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>) {
+        let (t, c, _) = layout(T.self, [send.count])
+        MPI_Allgather(UnsafeRawPointer(send.baseAddress), c[0], t, UnsafeMutableRawPointer(recv.baseAddress), c[0], t, comm)
+    }
+
+    /// Global minimum of one 64-bit key: the per-sample winner agreement in one small collective.
+    public func allreduceMin(_ value: UInt64) -> UInt64 {
+        var v = value
+        MPI_Allreduce(cmpi_in_place(), &v, 1, cmpi_uint64(), cmpi_op_min(), comm)
+        return v
     }
 
     public func allgatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                                counts: [Int], displacements: [Int]) {
-        let c = self.counts(counts), d = self.counts(displacements), t = datatype(T.self)
+        let (t, c, d) = layout(T.self, counts, displacements)
         MPI_Allgatherv(UnsafeRawPointer(send.baseAddress), c[rank], t,
                        UnsafeMutableRawPointer(recv.baseAddress), c, d, t, comm)
     }
 
-    public func allgather<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>) {
-        let c = counts([send.count])[0], t = datatype(T.self)
-        MPI_Allgather(UnsafeRawPointer(send.baseAddress), c, t, UnsafeMutableRawPointer(recv.baseAddress), c, t, comm)
-    }
-
     public func gatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
                                             counts: [Int], displacements: [Int], root: Int) {
-        let c = self.counts(counts), d = self.counts(displacements), t = datatype(T.self)
+        let (t, c, d) = layout(T.self, counts, displacements)
         MPI_Gatherv(UnsafeRawPointer(send.baseAddress), c[rank], t,
                     UnsafeMutableRawPointer(recv.baseAddress), c, d, t, Int32(root), comm)
     }
 
     public func scatterv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, counts: [Int], displacements: [Int],
                                              into recv: UnsafeMutableBufferPointer<T>, root: Int) {
-        let c = self.counts(counts), d = self.counts(displacements), t = datatype(T.self)
+        let (t, c, d) = layout(T.self, counts, displacements)
         MPI_Scatterv(UnsafeRawPointer(send.baseAddress), c, d, t,
                      UnsafeMutableRawPointer(recv.baseAddress), c[rank], t, Int32(root), comm)
     }
 
     public func broadcast<T: BitwiseCopyable>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) {
-        MPI_Bcast(UnsafeMutableRawPointer(buffer.baseAddress), counts([buffer.count])[0], datatype(T.self), Int32(root), comm)
+        let (t, c, _) = layout(T.self, [buffer.count])
+        MPI_Bcast(UnsafeMutableRawPointer(buffer.baseAddress), c[0], t, Int32(root), comm)
     }
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) {
-        MPI_Allreduce(cmpi_in_place(), values.baseAddress, counts([values.count])[0], cmpi_double(), cmpi_op_sum(), comm)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, Int32(values.count), cmpi_double(), cmpi_op_sum(), comm)
     }
 
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) {
-        MPI_Allreduce(cmpi_in_place(), values.baseAddress, counts([values.count])[0], cmpi_double(), cmpi_op_max(), comm)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, Int32(values.count), cmpi_double(), cmpi_op_max(), comm)
     }
 
     public func abort(_ reason: String, code: Int32) -> Never {

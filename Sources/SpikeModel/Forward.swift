@@ -31,9 +31,9 @@ final class StageKernel {
     let convTimes: UnsafeMutableBufferPointer<UInt8>
     var poolTimes: [UnsafeMutableBufferPointer<UInt8>]
     // Per-cell scratch: the receptive field's spiking inputs sorted by (step, synapse).
-    let order: UnsafeMutablePointer<Int32>
+    let order: UnsafeMutablePointer<Int>
     let steps: UnsafeMutablePointer<UInt8>
-    let sortedOrder: UnsafeMutablePointer<Int32>
+    let sortedOrder: UnsafeMutablePointer<Int>
     let sortedSteps: UnsafeMutablePointer<UInt8>
     let counts: UnsafeMutablePointer<Int32>
     let timesteps: Int
@@ -98,7 +98,7 @@ final class StageKernel {
                             let syn = (ky * k + kx) * cin
                             for ch in 0..<cin where src[ch] != noSpike {
                                 // Byte offset of the synapse's weight row.
-                                steps[n] = src[ch]; order[n] = Int32((syn + ch) * mp * 4); n += 1
+                                steps[n] = src[ch]; order[n] = (syn + ch) * mp * 4; n += 1
                                 counts[Int(src[ch]) + 1] += 1
                             }
                         }
@@ -118,7 +118,7 @@ final class StageKernel {
                             let s = Int(sortedSteps[i])
                             let end = Int(counts[s])   // end of step s after the sort (see sortByStep)
                             while i < end {
-                                p += w.loadUnaligned(fromByteOffset: Int(sortedOrder[i]) + blockOffset, as: SIMD8<Float>.self)
+                                p += w.loadUnaligned(fromByteOffset: sortedOrder[i] + blockOffset, as: SIMD8<Float>.self)
                                 i += 1
                             }
                             let hit = (p .>= thv) .& (out .== unfired)
@@ -201,7 +201,8 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     let m = stage.conv.localMaps, cout = outShape.channels, firstMap = stage.conv.maps.lowerBound
     let cells = outShape.height * outShape.width
     let sliceN = cells * m
-    let batch = max(1, min(batchSize, data.count))
+    // Exchanged events are Int32 (image-in-batch, neuron) indices: keep a batch under 2^31 of them.
+    let batch = max(1, min(batchSize, data.count, Int(Int32.max) / max(per, 1)))
     let kernel = StageKernel(stage: stage, timesteps: T)
     // Full output: the whole dataset, every rank; slice output: one batch at a time.
     var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : batch * sliceN)

@@ -28,6 +28,21 @@ public struct WinnerCandidate: BitwiseCopyable, Equatable, Sendable {
         return map < o.map
     }
 
+    /// A 64-bit key whose minimum over ranks is the best candidate: step (8 bits), then the
+    /// potential's bits inverted (a non-negative float's bit pattern grows with its value), then the
+    /// map (20 bits). Potentials are sums of weights in [0, 1], so never negative.
+    public var key: UInt64 {
+        if step == .max { return .max }
+        return UInt64(step) << 52 | UInt64(UInt32.max - potential.bitPattern) << 20 | UInt64(map)
+    }
+
+    public init(key: UInt64) {
+        if key == .max { self = .none; return }
+        step = Int32(key >> 52)
+        potential = Float(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: key >> 20))
+        map = Int32(key & 0xFFFFF)
+    }
+
     public static func best(_ all: [WinnerCandidate]) -> WinnerCandidate {
         var b = WinnerCandidate.none
         for c in all where c.beats(b) { b = c }
@@ -141,7 +156,7 @@ public struct LayerTrainer {
                         }
                     }
                 }
-                let winner = distributed ? WinnerCandidate.best(comm.allgather(local)) : local
+                let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
                 if winner.step == .max { continue }
 
                 winners += 1

@@ -42,6 +42,11 @@ public struct ExperimentConfig: Sendable {
     public var resolved: [String: Any] { resolvedJSON.value }
     var resolvedJSON: JSONBox
 
+    /// The layer the SVM reads: the output of the last convolution (before any pooling after it).
+    public var lastConvName: String {
+        layers.last { if case .conv = $0.spec { return true } else { return false } }!.spec.name
+    }
+
     public var readoutTargetTime: Float {
         for l in layers.reversed() { if case .conv(let c) = l.spec { return c.thresholds.targetTime } }
         return 0.75
@@ -162,9 +167,10 @@ public struct ExperimentConfig: Sendable {
             let field = "layers[\(i)]"
             switch l.spec {
             case .conv(let c):
-                if s.height + 2 * c.pad < c.kernel || s.width + 2 * c.pad < c.kernel {
+                // Training patches are drawn from the unpadded input, so the kernel must fit it.
+                if s.height < c.kernel || s.width < c.kernel {
                     throw ConfigError(file: file, field: "\(field).kernel",
-                                      message: "kernel \(c.kernel) (pad \(c.pad)) does not fit the \(s) input of \(c.name)")
+                                      message: "kernel \(c.kernel) does not fit the \(s) input of \(c.name) (training patches come from the unpadded input)")
                 }
             case .pool(let p):
                 if s.height + 2 * p.pad < p.window || s.width + 2 * p.pad < p.window {
@@ -173,6 +179,10 @@ public struct ExperimentConfig: Sendable {
                 }
             }
             s = l.spec.outputShape(s)
+            if case .conv = l.spec, l.spec.name == lastConvName, readout.grid > min(s.height, s.width) {
+                throw ConfigError(file: file, field: "readout.grid",
+                                  message: "a \(readout.grid)x\(readout.grid) grid does not fit the \(s.height)x\(s.width) maps of \(l.spec.name)")
+            }
             if s.count > Int(Int32.max) / 2 {
                 throw ConfigError(file: file, field: field, message: "\(l.spec.name) output \(s) is too large")
             }

@@ -11,6 +11,7 @@ struct RunDirectory {
         staging = runsDir.appendingPathComponent(".\(name).partial-\(ProcessInfo.processInfo.processIdentifier)")
         let fm = FileManager.default
         try? fm.removeItem(at: staging)
+        RunDirectory.sweepAbandoned(in: runsDir, name: name)
         do {
             try fm.createDirectory(at: staging.appendingPathComponent("weights"), withIntermediateDirectories: true)
             try fm.createDirectory(at: staging.appendingPathComponent("spinnaker"), withIntermediateDirectories: true)
@@ -37,16 +38,35 @@ struct RunDirectory {
         try write(values.withUnsafeBufferPointer { Data(buffer: $0) }, to: relative)
     }
 
-    /// Moves the finished run into place, replacing an earlier run of the same name.
+    /// Moves the finished run into place, replacing an earlier run of the same name. If the new run
+    /// cannot be moved in, the earlier one is put back.
     func commit() throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: final.path) {
             let old = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
             try fm.moveItem(at: final, to: old)
-            try fm.moveItem(at: staging, to: final)
+            do {
+                try fm.moveItem(at: staging, to: final)
+            } catch {
+                try? fm.moveItem(at: old, to: final)
+                throw RunError("cannot move the finished run to \(final.path): \(error.localizedDescription)")
+            }
             try? fm.removeItem(at: old)
         } else {
             try fm.moveItem(at: staging, to: final)
+        }
+    }
+
+    /// Removes staging and replaced directories of this name left by runs that died (killed, or
+    /// stopped by another rank's failure); a directory of a live process is left alone.
+    static func sweepAbandoned(in runsDir: URL, name: String) {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: runsDir.path) else { return }
+        for e in entries {
+            for marker in [".\(name).partial-", ".\(name).old-"] where e.hasPrefix(marker) {
+                guard let pid = Int32(e.dropFirst(marker.count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                try? fm.removeItem(at: runsDir.appendingPathComponent(e))
+            }
         }
     }
 

@@ -47,7 +47,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     // 1. Config, data and machine: every rank reads them, and all fail together if any rank cannot.
     let loaded = Result { try PreparedRun(options) }
     try agreeOrFail(loaded.map { _ in () }, comm: comm)
-    let (config, trainImages, testImages, shapes, machine) = try loaded.get().parts
+    // The SpiNNaker mapping depends only on the layer shapes: it was made (and checked) while
+    // preparing, so a network that cannot fit fails before hours of training, not after.
+    let (config, trainImages, testImages, shapes, machine, plannedMapping) = try loaded.get().parts
     progress.say("spinnprune train \(config.name): \(comm.size) rank(s), \(trainImages.count) train / \(testImages.count) test images from \(config.dataset.path), T = \(config.timesteps)")
     lap("load")
 
@@ -60,25 +62,6 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     var committed = false
     defer { if !committed { runDir?.discard() } }
 
-    // The SpiNNaker mapping depends only on the layer shapes: the coordinator maps now, so a network
-    // that cannot fit the machine fails before hours of training, not after.
-    var plannedMapping: NetworkMapping?
-    let planned: Result<Void, Error> = Result {
-        guard comm.isCoordinator else { return }
-        var network = [NetworkLayer(name: "input", width: shapes[0].width, height: shapes[0].height, channels: shapes[0].channels)]
-        for (k, l) in config.layers.enumerated() {
-            network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,
-                                        channels: shapes[k + 1].channels))
-        }
-        do {
-            plannedMapping = try mapNetwork(network, onto: machine, maxNeuronsPerCore: config.spinnaker.neuronsPerCore)
-        } catch {
-            throw ConfigError(file: URL(fileURLWithPath: options.configPath).path, field: "spinnaker.machine",
-                              message: "the network does not map onto \(config.spinnaker.machine): \(error)")
-        }
-    }
-    try agreeOrFail(planned, comm: comm)
-    lap("spinnaker mapping")
 
     // 2. Encoding.
     let encoder = Encoder(dog: config.dog, timesteps: config.timesteps, comm: comm)
@@ -134,14 +117,16 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     }
 
     // 4. Readout on the last stage's output: features per rank slice, allgathered.
+    // As in the reference, the SVM reads the last convolution's own output, before any pooling.
     let last = stages.last!
-    let outShape = last.stage.outputShape
+    let readoutStage = Stage(conv: last.stage.conv, pools: [])
+    let outShape = readoutStage.outputShape
     let features = TimeFeatures(timesteps: config.timesteps, targetTime: last.stage.conv.spec.thresholds.targetTime,
                                 grid: config.readout.grid)
     func extract(_ data: SpikeDataset, label: String) -> [Float] {
         let m = last.stage.conv.localMaps, g2 = config.readout.grid * config.readout.grid
         var local = [Float](repeating: 0, count: data.count * m * g2)
-        runStage(last.stage, on: data, timesteps: config.timesteps, batchSize: config.batchSize, exchange: false,
+        runStage(readoutStage, on: data, timesteps: config.timesteps, batchSize: config.batchSize, exchange: false,
                  comm: comm, stats: &exchangeStats, consume: { first, n, times in
             let f = features.extract(times: Array(times), count: n, height: outShape.height, width: outShape.width, maps: m)
             for k in 0..<f.count { local[first * m * g2 + k] = f[k] }
@@ -217,7 +202,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(["layers": model, "timesteps": config.timesteps], to: "model.json")
         lap("gather")
 
-        let mapping = plannedMapping!
+        let mapping = plannedMapping
         try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
         record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
                             "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
@@ -260,7 +245,10 @@ struct PreparedRun {
     var test: ImageSet
     var shapes: [Shape]
     var machine: Machine
-    var parts: (ExperimentConfig, ImageSet, ImageSet, [Shape], Machine) { (config, train, test, shapes, machine) }
+    var mapping: NetworkMapping
+    var parts: (ExperimentConfig, ImageSet, ImageSet, [Shape], Machine, NetworkMapping) {
+        (config, train, test, shapes, machine, mapping)
+    }
 
     init(_ options: TrainOptions) throws {
         let url = URL(fileURLWithPath: options.configPath)
@@ -288,6 +276,17 @@ struct PreparedRun {
         shapes = try config.checkShapes(input: input, file: url.path)
         let machinePath = config.spinnaker.machine
         machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
+        var network = [NetworkLayer(name: "input", width: input.width, height: input.height, channels: input.channels)]
+        for (k, l) in config.layers.enumerated() {
+            network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,
+                                        channels: shapes[k + 1].channels))
+        }
+        let (m, perCore) = (machine, config.spinnaker.neuronsPerCore)
+        mapping = try context("spinnaker.machine") {
+            do { return try mapNetwork(network, onto: m, maxNeuronsPerCore: perCore) } catch {
+                throw RunError("the network does not map onto \(machinePath): \(error)")
+            }
+        }
     }
 }
 

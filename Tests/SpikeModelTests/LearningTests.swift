@@ -47,6 +47,18 @@ import SpikeCluster
         #expect(WinnerCandidate.best([a, b]) == b)
         #expect(WinnerCandidate.best([.none, .none]).step == .max)
     }
+
+    @Test func packedKeyOrdersLikeTheRule() {
+        // The minimum key over ranks must be the same candidate as `best`.
+        let all = [WinnerCandidate(step: 2, potential: 1.0, map: 5), WinnerCandidate(step: 1, potential: 0.5, map: 9),
+                   WinnerCandidate(step: 1, potential: 0.7, map: 12), WinnerCandidate(step: 1, potential: 0.7, map: 3),
+                   WinnerCandidate(step: 0, potential: 0, map: 1_048_575), .none]
+        for a in all {
+            #expect(WinnerCandidate(key: a.key) == a)
+            for b in all where a != b { #expect((a.key < b.key) == a.beats(b)) }
+        }
+        #expect(WinnerCandidate(key: all.map(\.key).min()!) == WinnerCandidate.best(all))
+    }
 }
 
 /// One training step worked by hand. Layer: 2 maps, 1x1 kernel over 3 input channels, T = 4.
