@@ -148,8 +148,7 @@ public struct LayerTrainer {
                             addRow(w.baseAddress! + Int(sorted[at]) * m, into: pot.baseAddress!, count: m)
                             at += 1
                         }
-                        var best = -1
-                        for j in 0..<m where pot[j] >= th[j] && (best < 0 || pot[j] > pot[best]) { best = j }
+                        let best = bestReached(pot.baseAddress!, th.baseAddress!, count: m)
                         if best >= 0 {
                             local = WinnerCandidate(step: Int32(s), potential: pot[best], map: Int32(firstMap + best))
                             break
@@ -175,4 +174,25 @@ public struct LayerTrainer {
         return EpochStats(epoch: epoch, samples: data.count, winners: winners,
                           activeMaps: won.filter { $0 }.count, seconds: 0)
     }
+}
+
+/// The map with the largest potential among those at or above threshold (lowest index on ties),
+/// or -1. Eight maps are compared at once; a block with no crossing costs one compare.
+@inline(__always)
+func bestReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n: Int) -> Int {
+    var best = -1
+    var j = 0
+    let pr = UnsafeRawPointer(p), tr = UnsafeRawPointer(th)
+    while j + 8 <= n {
+        let hit = pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .>= tr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+        if any(hit) {
+            for l in 0..<8 where hit[l] && (best < 0 || p[j + l] > p[best]) { best = j + l }
+        }
+        j += 8
+    }
+    while j < n {
+        if p[j] >= th[j] && (best < 0 || p[j] > p[best]) { best = j }
+        j += 1
+    }
+    return best
 }
