@@ -190,10 +190,12 @@ public struct ForwardStats: Sendable {
 ///
 /// With `exchange == false` nothing is exchanged: `consume(firstImage, images, times)` receives each
 /// batch's spike times of this rank's maps only (`[image][y][x][localMap]`) and nothing is kept.
+/// `inspectConv(image, times)` sees every image's convolution output (before pooling) on the slice.
 @discardableResult
 public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batchSize: Int,
                      exchange: Bool, comm: Communicator, stats: inout ForwardStats,
                      consume: (Int, Int, UnsafeBufferPointer<UInt8>) -> Void = { _, _, _ in },
+                     inspectConv: ((Int, UnsafeBufferPointer<UInt8>) -> Void)? = nil,
                      progress: (Int) -> Void = { _ in }) -> SpikeDataset? {
     let start = monotonicSeconds()
     let T = timesteps, inN = data.shape.count
@@ -214,6 +216,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
         for s in 0..<T { stepEvents[s].removeAll(keepingCapacity: true) }
         for i in 0..<nb {
             data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
+            inspectConv?(b0 + i, UnsafeBufferPointer(kernel.convTimes))
             let o = kernel.output
             if exchange {
                 // This rank's spikes of the image, as global neuron indices, by step.

@@ -18,6 +18,21 @@ public struct TimeFeatures: Sendable {
         }
     }
 
+    /// One image: `times` is `height x width x maps` step bytes (HWC); adds its `maps x grid x grid`
+    /// features to `out` (which the caller zeroes), using `table` (from `table`).
+    public func accumulate(times t: UnsafeBufferPointer<UInt8>, height: Int, width: Int, maps: Int,
+                           table lut: UnsafePointer<Float>, into ob: UnsafeMutablePointer<Float>) {
+        let g = grid
+        for y in 0..<height {
+            let gy = y * g / height
+            for x in 0..<width {
+                let cell = gy * g + x * g / width
+                let row = (y * width + x) * maps
+                for j in 0..<maps { ob[j * g * g + cell] += lut[Int(t[row + j])] }
+            }
+        }
+    }
+
     /// `times`: `count` images of `height x width x maps` step bytes (HWC). Returns
     /// `count x maps x grid x grid` features, map-major within an image.
     public func extract(times: [UInt8], count: Int, height: Int, width: Int, maps: Int) -> [Float] {

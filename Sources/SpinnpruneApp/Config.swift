@@ -23,6 +23,8 @@ public struct ExperimentConfig: Sendable {
         public var C: Double
         public var epsilon: Double
         public var solver: String
+        /// An SVM on every conv layer's output, or on the last one only.
+        public var everyLayer: Bool
     }
     public struct SpiNNaker: Sendable {
         public var machine: String
@@ -140,10 +142,11 @@ public struct ExperimentConfig: Sendable {
         }
 
         let ro = try r.object("readout", required: false)
-        let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1) ?? 2,
+        let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1, max: 64) ?? 2,
                               C: try ro?.double("C", default: 1, min: 0, openMin: true) ?? 1,
                               epsilon: try ro?.double("epsilon", default: 0.01, min: 0, openMin: true) ?? 0.01,
-                              solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual"]) ?? "primal")
+                              solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual"]) ?? "primal",
+                              everyLayer: (try ro?.string("layers", default: "all", oneOf: ["all", "last"]) ?? "all") == "all")
         try ro?.rejectUnknownKeys()
         let sp = try r.object("spinnaker", required: false)
         let spinn = SpiNNaker(machine: try sp?.string("machine", default: "cluster-configs/machines/spinn5.json")
@@ -179,10 +182,6 @@ public struct ExperimentConfig: Sendable {
                 }
             }
             s = l.spec.outputShape(s)
-            if case .conv = l.spec, l.spec.name == lastConvName, readout.grid > min(s.height, s.width) {
-                throw ConfigError(file: file, field: "readout.grid",
-                                  message: "a \(readout.grid)x\(readout.grid) grid does not fit the \(s.height)x\(s.width) maps of \(l.spec.name)")
-            }
             if s.count > Int(Int32.max) / 2 {
                 throw ConfigError(file: file, field: field, message: "\(l.spec.name) output \(s) is too large")
             }
@@ -222,7 +221,8 @@ public struct ExperimentConfig: Sendable {
         return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": ds,
                 "preprocess": ["dog": ["size": dog.size, "sigma_center": dog.sigmaCenter, "sigma_surround": dog.sigmaSurround]],
                 "layers": layerList,
-                "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon, "solver": readout.solver],
+                "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon, "solver": readout.solver,
+                            "layers": readout.everyLayer ? "all" : "last"],
                 "spinnaker": ["machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
     }
 }

@@ -1,5 +1,6 @@
 import SpikeCluster
 import SpikeReadout
+import SpikeModel
 
 /// One-vs-rest linear SVM with the classes shared out over the ranks: rank r trains the binary
 /// problems of classes r, r + N, r + 2N, ... (each exactly as it would alone), then every rank gets
@@ -45,4 +46,61 @@ func trainOneVsRest(features: [Float], count: Int, dim: Int, labels: [Int32], C:
     var weights = [Double](repeating: 0, count: width * classes.count)
     for ci in classes.indices { for j in 0..<width { weights[j * classes.count + ci] = byClass[ci][j] } }
     return LinearSVM(dim: dim, labels: classes, weights: weights)
+}
+
+/// Readout features of one conv layer: each rank sums its maps' feature grid image by image while
+/// the data goes through the layer, then the ranks' blocks are allgathered and interleaved to
+/// `[image][map][cell]`.
+final class LayerFeatures {
+    let slices: MapSlices
+    let m: Int
+    let maps: Int
+    let height: Int
+    let width: Int
+    let features: TimeFeatures
+    let table: [Float]
+    var train: [Float] = []
+    var test: [Float] = []
+
+    init(slice: ConvSlice, slices: MapSlices, grid: Int, timesteps: Int) {
+        self.slices = slices
+        m = slice.localMaps
+        maps = slice.spec.maps
+        height = slice.output.height
+        width = slice.output.width
+        // A grid never finer than the map (an fc layer's 1x1 maps read out as one cell).
+        features = TimeFeatures(timesteps: timesteps, targetTime: slice.spec.thresholds.targetTime,
+                                grid: min(grid, height, width))
+        table = features.table
+    }
+
+    var cellsPerMap: Int { features.grid * features.grid }
+    var dim: Int { maps * cellsPerMap }
+
+    func buffer(images: Int) -> [Float] { [Float](repeating: 0, count: images * m * cellsPerMap) }
+
+    func add(image: Int, times: UnsafeBufferPointer<UInt8>, into local: inout [Float]) {
+        let per = m * cellsPerMap
+        local.withUnsafeMutableBufferPointer { out in
+            table.withUnsafeBufferPointer { lut in
+                features.accumulate(times: times, height: height, width: width, maps: m, table: lut.baseAddress!,
+                                    into: out.baseAddress! + image * per)
+            }
+        }
+    }
+
+    func gather(_ local: [Float], images: Int, comm: Communicator) -> [Float] {
+        let g2 = cellsPerMap
+        let counts = slices.counts.map { $0 * g2 * images }
+        let blocks = allgatherv(local, counts: counts, comm: comm)
+        var all = [Float](repeating: 0, count: images * dim)
+        let displs = exclusiveScan(counts)
+        for r in 0..<slices.ranks {
+            let mr = slices.counts[r] * g2, off = slices.starts[r] * g2
+            for img in 0..<images {
+                for k in 0..<mr { all[img * dim + off + k] = blocks[displs[r] + img * mr + k] }
+            }
+        }
+        return all
+    }
 }

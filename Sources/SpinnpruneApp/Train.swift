@@ -72,11 +72,14 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     lap("encode")
 
     // 3. Layers, greedy: train a convolution (with its pruning schedule), freeze it, push the data
-    // through it and the pooling layers after it, then go on.
+    // through it and the pooling layers after it, then go on. While the data goes through, every
+    // rank turns its maps' conv output into readout features, and an SVM reads each layer out.
     var stages: [(stage: Stage, slices: MapSlices, pruning: PruningSchedule?)] = []
     var exchangeStats = ForwardStats()
+    var layerAccuracy: [[String: Any]] = []
     var i = 0
     var convIndex = 0
+    let lastConv = config.lastConvName
     while i < config.layers.count {
         guard case .conv(let spec) = config.layers[i].spec else { i += 1; continue }
         var pools: [PoolSpec] = []
@@ -101,71 +104,55 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                                 spec.maps, meanTh, sparsityNow * 100, stats.seconds))
         }
         lap("train \(spec.name)")
-        stages.append((Stage(conv: slice, pools: pools), slices, schedule))
-        // Whole train and test sets through the frozen stage, when a later layer needs them.
-        if j < config.layers.count {
-            let stage = stages.last!.stage
-            trainData = runStage(stage, on: trainData, timesteps: config.timesteps, batchSize: config.batchSize,
-                                 exchange: true, comm: comm, stats: &exchangeStats)!
-            testData = runStage(stage, on: testData, timesteps: config.timesteps, batchSize: config.batchSize,
-                                exchange: true, comm: comm, stats: &exchangeStats)!
-            progress.say("\(spec.name)\(pools.isEmpty ? "" : "+pool"): output \(trainData.shape) for every image")
-            lap("transform \(spec.name)")
+        let stage = Stage(conv: slice, pools: pools)
+        stages.append((stage, slices, schedule))
+
+        // Whole train and test sets through the frozen stage: the next layer's input (exchanged
+        // every timestep) when a later layer needs it, and this layer's readout features.
+        let more = j < config.layers.count
+        let readHere = config.readout.everyLayer || spec.name == lastConv
+        let features = LayerFeatures(slice: slice, slices: slices, grid: config.readout.grid, timesteps: config.timesteps)
+        for split in [0, 1] {
+            let data = split == 0 ? trainData : testData
+            var local = readHere ? features.buffer(images: data.count) : []
+            let out = runStage(more ? stage : Stage(conv: slice, pools: []), on: data, timesteps: config.timesteps,
+                               batchSize: config.batchSize, exchange: more, comm: comm, stats: &exchangeStats,
+                               inspectConv: readHere ? { image, times in features.add(image: image, times: times, into: &local) } : nil,
+                               progress: { done in
+                if done == data.count || done % (config.batchSize * 40) < config.batchSize {
+                    progress.say("\(spec.name): \(split == 0 ? "train" : "test") images through the layer: \(done)/\(data.count)")
+                }
+            })
+            if let out { if split == 0 { trainData = out } else { testData = out } }
+            if readHere {
+                let all = features.gather(local, images: data.count, comm: comm)
+                if split == 0 { features.train = all } else { features.test = all }
+            }
+        }
+        lap("forward \(spec.name)")
+        if more { progress.say("\(spec.name)\(pools.isEmpty ? "" : "+pool"): output \(trainData.shape) for every image") }
+
+        if readHere {
+            let dim = features.dim
+            let scaler = MinMaxScaler.fit(features.train, count: trainImages.count, dim: dim)
+            scaler.transform(&features.train, count: trainImages.count)
+            scaler.transform(&features.test, count: testImages.count)
+            progress.say("\(spec.name): svm on \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, classes shared over \(comm.size) rank(s)")
+            let svm = try trainOneVsRest(features: features.train, count: trainImages.count, dim: dim,
+                                         labels: trainImages.labels.map(Int32.init), C: config.readout.C,
+                                         epsilon: config.readout.epsilon,
+                                         solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal, comm: comm)
+            let trainAcc = svm.accuracy(features: features.train, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
+            let testAcc = svm.accuracy(features: features.test, count: testImages.count, labels: testImages.labels.map(Int32.init))
+            layerAccuracy.append(["layer": spec.name, "train": trainAcc, "test": testAcc, "features": dim])
+            progress.say(String(format: "%@: test accuracy %.2f%% (train %.2f%%)", spec.name, testAcc * 100, trainAcc * 100))
+            lap("svm \(spec.name)")
         }
         convIndex += 1
         i = j
     }
-
-    // 4. Readout on the last stage's output: features per rank slice, allgathered.
-    // As in the reference, the SVM reads the last convolution's own output, before any pooling.
-    let last = stages.last!
-    let readoutStage = Stage(conv: last.stage.conv, pools: [])
-    let outShape = readoutStage.outputShape
-    let features = TimeFeatures(timesteps: config.timesteps, targetTime: last.stage.conv.spec.thresholds.targetTime,
-                                grid: config.readout.grid)
-    func extract(_ data: SpikeDataset, label: String) -> [Float] {
-        let m = last.stage.conv.localMaps, g2 = config.readout.grid * config.readout.grid
-        var local = [Float](repeating: 0, count: data.count * m * g2)
-        runStage(readoutStage, on: data, timesteps: config.timesteps, batchSize: config.batchSize, exchange: false,
-                 comm: comm, stats: &exchangeStats, consume: { first, n, times in
-            let f = features.extract(times: Array(times), count: n, height: outShape.height, width: outShape.width, maps: m)
-            for k in 0..<f.count { local[first * m * g2 + k] = f[k] }
-        }, progress: { done in
-            if done == data.count || done % (config.batchSize * 40) < config.batchSize {
-                progress.say("features \(label): \(done)/\(data.count) images")
-            }
-        })
-        // Rank r holds [image][its maps][cell]; interleave to [image][map][cell].
-        let counts = last.slices.counts.map { $0 * g2 * data.count }
-        let blocks = allgatherv(local, counts: counts, comm: comm)
-        let dim = outShape.channels * g2
-        var all = [Float](repeating: 0, count: data.count * dim)
-        let displs = exclusiveScan(counts)
-        for r in 0..<comm.size {
-            let mr = last.slices.counts[r] * g2, off = last.slices.starts[r] * g2
-            for img in 0..<data.count {
-                for k in 0..<mr { all[img * dim + off + k] = blocks[displs[r] + img * mr + k] }
-            }
-        }
-        return all
-    }
-    var trainFeatures = extract(trainData, label: "train")
-    var testFeatures = extract(testData, label: "test")
-    lap("features")
-
-    // 5. SVM: every rank holds the features; the one-vs-rest problems are shared out.
-    let dim = outShape.channels * config.readout.grid * config.readout.grid
-    let scaler = MinMaxScaler.fit(trainFeatures, count: trainImages.count, dim: dim)
-    scaler.transform(&trainFeatures, count: trainImages.count)
-    scaler.transform(&testFeatures, count: testImages.count)
-    progress.say("svm: \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, classes shared over \(comm.size) rank(s)")
-    let svm = try trainOneVsRest(features: trainFeatures, count: trainImages.count, dim: dim,
-                                 labels: trainImages.labels.map(Int32.init), C: config.readout.C,
-                                 epsilon: config.readout.epsilon,
-                                 solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal, comm: comm)
-    let accuracy = [svm.accuracy(features: trainFeatures, count: trainImages.count, labels: trainImages.labels.map(Int32.init)),
-                    svm.accuracy(features: testFeatures, count: testImages.count, labels: testImages.labels.map(Int32.init))]
-    lap("svm")
+    let best = layerAccuracy.max { ($0["test"] as! Double) < ($1["test"] as! Double) }!
+    let lastRead = layerAccuracy.last!
 
     // 6. Weights, masks, thresholds to the coordinator; compression per layer.
     var totalWeights = 0, totalPruned = 0
@@ -209,7 +196,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
         lap("spinnaker files")
 
-        record.accuracy = ["train": accuracy[0], "test": accuracy[1], "layer": last.stage.conv.spec.name]
+        record.accuracy = ["train": lastRead["train"]!, "test": lastRead["test"]!, "layer": lastRead["layer"]!,
+                           "best_layer": best["layer"]!, "best_test": best["test"]!, "layers": layerAccuracy]
         let overall = Double(totalPruned) / Double(max(totalWeights, 1))
         let metrics: [String: Any] = [
             "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
@@ -226,8 +214,10 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(metrics, to: "metrics.json")
         try runDir.commit()
         committed = true
-        progress.say(String(format: "test accuracy %.2f%% (train %.2f%%) at %@; compression rate %.1f%% of %d conv weights",
-                            accuracy[1] * 100, accuracy[0] * 100, last.stage.conv.spec.name, overall * 100, totalWeights))
+        let perLayer = layerAccuracy.map { String(format: "%@ %.2f%%", $0["layer"] as! String, ($0["test"] as! Double) * 100) }
+        progress.say(String(format: "test accuracy %.2f%% (train %.2f%%) at %@ [%@]; compression rate %.1f%% of %d conv weights",
+                            (lastRead["test"] as! Double) * 100, (lastRead["train"] as! Double) * 100, lastRead["layer"] as! String,
+                            perLayer.joined(separator: ", "), overall * 100, totalWeights))
         progress.say("run directory: \(runDir.final.path)")
     }
     if case .failure(let e) = written {
