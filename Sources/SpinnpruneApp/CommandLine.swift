@@ -2,14 +2,19 @@ import Foundation
 import SpikeCluster
 import SpikeMPI
 
+public let spinnpruneVersion = "0.1.0"
+
 let usage = """
 usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
        spinnprune check <config.json>
+       spinnprune --version
 
   train   train the network of the config on its dataset (run under mpirun for several ranks),
           read it out with a linear SVM, map it onto the SpiNNaker machine of the config, and
           write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
-  check   validate a config, its dataset and its SpiNNaker machine, and print the layer shapes
+  check   validate a config, its dataset (the files are read) and the mapping of its network onto
+          its SpiNNaker machine, and print the layer shapes
+  Relative paths in a config (dataset.path, spinnaker.machine) resolve against the current directory.
 """
 
 /// Entry point of the executable: returns the process exit code.
@@ -23,7 +28,11 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
     case "-h", "--help", "help":
         print(usage)
         return 0
+    case "--version", "version":
+        print("spinnprune \(spinnpruneVersion)")
+        return 0
     case "check":
+        if args.dropFirst().contains(where: { $0 == "-h" || $0 == "--help" }) { print(usage); return 0 }
         guard args.count == 2 else { return fail(usage) }
         do {
             let run = try PreparedRun(TrainOptions(configPath: args[1]))
@@ -40,6 +49,9 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
         while !rest.isEmpty {
             let a = rest.removeFirst()
             switch a {
+            case "-h", "--help":
+                print(usage)
+                return 0
             case "--runs-dir", "--name":
                 guard let v = rest.first else { return fail("\(a) needs a value\n\(usage)") }
                 rest.removeFirst()

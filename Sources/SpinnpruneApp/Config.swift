@@ -76,14 +76,19 @@ public struct ExperimentConfig: Sendable {
                               testLimit: try d.optionalInt("test_limit", min: 1))
         try d.rejectUnknownKeys()
 
-        let p = try r.object("preprocess")!
-        let g = try p.object("dog")!
-        let dog = DoG(size: try g.int("size", default: 7, min: 1, max: 63),
-                      sigmaCenter: try g.double("sigma_center", default: 1, min: 0, openMin: true),
-                      sigmaSurround: try g.double("sigma_surround", default: 4, min: 0, openMin: true))
-        if dog.size % 2 == 0 { throw g.fail("size", "must be odd (the kernel is centred on a pixel), got \(dog.size)") }
-        try g.rejectUnknownKeys()
-        try p.rejectUnknownKeys()
+        let p = try r.object("preprocess", required: false)
+        let g = try p?.object("dog", required: false)
+        let dog = DoG(size: try g?.int("size", default: 7, min: 1, max: 63) ?? 7,
+                      sigmaCenter: try g?.double("sigma_center", default: 1, min: 0, max: 1000, openMin: true) ?? 1,
+                      sigmaSurround: try g?.double("sigma_surround", default: 4, min: 0, max: 1000, openMin: true) ?? 4)
+        if let g {
+            if dog.size % 2 == 0 { throw g.fail("size", "must be odd (the kernel is centred on a pixel), got \(dog.size)") }
+            if dog.sigmaCenter >= dog.sigmaSurround {
+                throw g.fail("sigma_center", "must be below sigma_surround (\(dog.sigmaSurround)): an equal pair filters every image to zero")
+            }
+            try g.rejectUnknownKeys()
+        }
+        try p?.rejectUnknownKeys()
 
         var layers: [Layer] = []
         let list = try r.array("layers")
@@ -104,16 +109,20 @@ public struct ExperimentConfig: Sendable {
             let epochs = try l.int("epochs", min: 0)
             let s = try l.object("stdp")!
             let rule = STDPRule(rawValue: try s.string("rule", oneOf: STDPRule.allCases.map(\.rawValue)))!
-            let stdp = STDP(rule: rule, a: Float(try s.double("a", default: 0.1, min: 0)),
-                            b: Float(try s.double("b", default: rule == .multiplicative ? 1 : 0)),
-                            tau: Float(try s.double("tau", default: 0.1, min: 0, openMin: true)))
+            // Each rule takes its own parameters; a parameter of another rule is a mistake.
+            if rule == .multiplicative, s.has("tau") { throw s.fail("tau", "applies to the biological rule only") }
+            if rule == .biological, s.has("b") { throw s.fail("b", "applies to the multiplicative rule only") }
+            let stdp = STDP(rule: rule, a: Float(try s.double("a", default: 0.1, min: 0, max: 1)),
+                            b: Float(try s.double("b", default: rule == .multiplicative ? 1 : 0, min: -100, max: 100)),
+                            tau: Float(try s.double("tau", default: 0.1, min: 0, max: 100, openMin: true)))
             try s.rejectUnknownKeys()
             let t = try l.object("threshold")!
-            let adaptation = ThresholdAdaptation(eta: Float(try t.double("eta", default: 1, min: 0)),
+            // Thresholds live in weight units: a sum of at most kernel^2 * c_in weights in [0, 1].
+            let adaptation = ThresholdAdaptation(eta: Float(try t.double("eta", default: 1, min: 0, max: 1e4)),
                                                  targetTime: Float(try t.double("target_time", min: 0, max: 1, openMax: true)),
-                                                 minThreshold: Float(try t.double("min", default: 1, min: 0)))
-            let thMean = try t.double("init_mean", min: 0, openMin: true)
-            let thStd = try t.double("init_std", default: 0.1, min: 0)
+                                                 minThreshold: Float(try t.double("min", default: 1, min: 0, max: 1e6)))
+            let thMean = try t.double("init_mean", min: 0, max: 1e6, openMin: true)
+            let thStd = try t.double("init_std", default: 0.1, min: 0, max: 1e6)
             try t.rejectUnknownKeys()
             let wi = try l.object("weights", required: false)
             let wLow = try wi?.double("low", default: 0, min: 0, max: 1) ?? 0
@@ -128,6 +137,7 @@ public struct ExperimentConfig: Sendable {
                                 anneal: Float(try l.double("anneal", default: 0.95, min: 0, max: 1)))
             var pruning: PruningSchedule?
             if let pr = try l.object("pruning", required: false) {
+                if epochs == 0 { throw pr.fail("final_sparsity", "pruning happens during training: the layer needs epochs >= 1") }
                 let final = try pr.double("final_sparsity", min: 0, max: 1, openMax: true)
                 let start = try pr.int("start_epoch", default: 0, min: 0)
                 let end = try pr.int("end_epoch", default: max(epochs - 1, 0), min: 0)
@@ -143,7 +153,7 @@ public struct ExperimentConfig: Sendable {
 
         let ro = try r.object("readout", required: false)
         let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1, max: 64) ?? 2,
-                              C: try ro?.double("C", default: 1, min: 0, openMin: true) ?? 1,
+                              C: try ro?.double("C", default: 1, min: 0, max: 1e6, openMin: true) ?? 1,
                               epsilon: try ro?.double("epsilon", default: 0.01, min: 0, openMin: true) ?? 0.01,
                               solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual"]) ?? "primal",
                               everyLayer: (try ro?.string("layers", default: "all", oneOf: ["all", "last"]) ?? "all") == "all")
@@ -201,8 +211,9 @@ public struct ExperimentConfig: Sendable {
             case .conv(let c):
                 var o: [String: Any] = ["type": "conv", "name": c.name, "kernel": c.kernel, "stride": c.stride, "pad": c.pad,
                                         "maps": c.maps, "epochs": c.epochs, "anneal": Double(c.anneal),
-                                        "stdp": ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "b": Double(c.stdp.b),
-                                                 "tau": Double(c.stdp.tau)],
+                                        "stdp": c.stdp.rule == .multiplicative
+                                            ? ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "b": Double(c.stdp.b)]
+                                            : ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "tau": Double(c.stdp.tau)],
                                         "threshold": ["eta": Double(c.thresholds.eta), "target_time": Double(c.thresholds.targetTime),
                                                       "min": Double(c.thresholds.minThreshold),
                                                       "init_mean": Double(c.initialThresholdMean),

@@ -42,6 +42,31 @@ struct ConfigReader {
 
     func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
 
+    /// A JSON value as the user wrote it: "5" for a string, true for a boolean.
+    func show(_ v: Any) -> String {
+        if isJSONBool(v) { return (v as? Bool) == true ? "true" : "false" }
+        if let s = v as? String { return "\"\(s)\"" }
+        if v is [Any] { return "a list" }
+        if v is [String: Any] { return "an object" }
+        return "\(v)"
+    }
+
+    /// For a missing required key: the keys here that nobody reads, likely the misspelt one.
+    func missing(_ key: String, _ what: String) -> ConfigError {
+        let known = Set(ConfigReader.knownKeys)
+        let strays = object.keys.filter { !known.contains($0) }.sorted()
+        let hint = strays.isEmpty ? "" : " (unknown key\(strays.count > 1 ? "s" : "") here: \(strays.map { "\"\($0)\"" }.joined(separator: ", ")))"
+        return fail(key, "missing (\(what) is required)\(hint)")
+    }
+
+    /// Every key any part of a config may hold, for telling a typo from a key of another section.
+    static let knownKeys = ["name", "seed", "timesteps", "batch_size", "dataset", "format", "path", "train_limit", "test_limit",
+                            "preprocess", "dog", "size", "sigma_center", "sigma_surround", "layers", "type", "kernel", "stride",
+                            "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
+                            "init_mean", "init_std", "weights", "low", "high", "anneal", "pruning", "final_sparsity",
+                            "start_epoch", "end_epoch", "ramp", "window", "readout", "grid", "C", "epsilon", "solver",
+                            "spinnaker", "machine", "neurons_per_core"]
+
     private func raw(_ key: String) -> Any? {
         seen.keys.insert(key)
         let v = object[key]
@@ -51,9 +76,9 @@ struct ConfigReader {
     func string(_ key: String, default d: String? = nil, oneOf choices: [String]? = nil) throws -> String {
         guard let v = raw(key) else {
             if let d { return d }
-            throw fail(key, "missing (a string is required)")
+            throw missing(key, "a string")
         }
-        guard let s = v as? String else { throw fail(key, "expected a string, got \(v)") }
+        guard let s = v as? String else { throw fail(key, "expected a string, got \(show(v))") }
         if let choices, !choices.contains(s) {
             throw fail(key, "must be one of \(choices.joined(separator: ", ")), got \"\(s)\"")
         }
@@ -63,11 +88,12 @@ struct ConfigReader {
     func int(_ key: String, default d: Int? = nil, min lo: Int? = nil, max hi: Int? = nil) throws -> Int {
         guard let v = raw(key) else {
             if let d { return d }
-            throw fail(key, "missing (an integer is required)")
+            throw missing(key, "an integer")
         }
-        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 else {
-            throw fail(key, "expected an integer, got \(v)")
+        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue == n.doubleValue.rounded() else {
+            throw fail(key, "expected an integer, got \(show(v))")
         }
+        guard abs(n.doubleValue) < 1e15 else { throw fail(key, "\(v) is too large (at most 10^15)") }
         let i = n.intValue
         if let lo, i < lo { throw fail(key, "must be at least \(lo), got \(i)") }
         if let hi, i > hi { throw fail(key, "must be at most \(hi), got \(i)") }
@@ -82,9 +108,9 @@ struct ConfigReader {
                 openMin: Bool = false, openMax: Bool = false) throws -> Double {
         guard let v = raw(key) else {
             if let d { return d }
-            throw fail(key, "missing (a number is required)")
+            throw missing(key, "a number")
         }
-        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue.isFinite else { throw fail(key, "expected a number, got \(v)") }
+        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue.isFinite else { throw fail(key, "expected a number, got \(show(v))") }
         let x = n.doubleValue
         if let lo, openMin ? x <= lo : x < lo { throw fail(key, "must be \(openMin ? ">" : ">=") \(lo), got \(x)") }
         if let hi, openMax ? x >= hi : x > hi { throw fail(key, "must be \(openMax ? "<" : "<=") \(hi), got \(x)") }
@@ -99,7 +125,7 @@ struct ConfigReader {
 
     func object(_ key: String, required: Bool = true) throws -> ConfigReader? {
         guard let v = raw(key) else {
-            if required { throw fail(key, "missing (an object is required)") }
+            if required { throw missing(key, "an object") }
             return nil
         }
         guard let o = v as? [String: Any] else { throw fail(key, "expected an object") }
@@ -107,7 +133,7 @@ struct ConfigReader {
     }
 
     func array(_ key: String) throws -> [ConfigReader] {
-        guard let v = raw(key) else { throw fail(key, "missing (a list is required)") }
+        guard let v = raw(key) else { throw missing(key, "a list") }
         guard let a = v as? [Any] else { throw fail(key, "expected a list") }
         return try a.enumerated().map { i, e in
             guard let o = e as? [String: Any] else {

@@ -77,6 +77,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     var stages: [(stage: Stage, slices: MapSlices, pruning: PruningSchedule?)] = []
     var exchangeStats = ForwardStats()
     var layerAccuracy: [[String: Any]] = []
+    var winnerAgreements = 0
     var i = 0
     var convIndex = 0
     let lastConv = config.lastConvName
@@ -93,6 +94,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         progress.say("\(spec.name): training \(spec.maps) maps of \(spec.kernel)x\(spec.kernel)x\(trainData.shape.channels) for \(spec.epochs) epochs (\(slices.counts.map(String.init).joined(separator: "+")) maps per rank)")
         let trainer = LayerTrainer(slice: slice, timesteps: config.timesteps, comm: comm, seed: config.seed, layerIndex: convIndex)
         var sparsityNow = 0.0
+        winnerAgreements += spec.epochs * trainData.count
         trainer.train(on: trainData) { stats in
             if let schedule {
                 let target = schedule.prunedCount(afterEpoch: stats.epoch, total: total)
@@ -207,7 +209,10 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             "compression": ["layers": record.layers, "overall_rate": overall, "weights": totalWeights, "pruned": totalPruned],
             "timings_seconds": Dictionary(record.timings, uniquingKeysWith: +),
             "stage_order": record.timings.map(\.0),
-            "exchange": ["collectives": exchangeStats.exchanges, "bytes": exchangeStats.bytesExchanged],
+            // Collectives of the spike exchange between layers (2 per timestep per batch), and the
+            // training's winner agreements (one 8-byte allreduce per sample when ranks > 1).
+            "exchange": ["spike_exchange_collectives": exchangeStats.exchanges, "spike_exchange_bytes": exchangeStats.bytesExchanged,
+                         "winner_agreements": comm.size > 1 ? winnerAgreements : 0],
             "spinnaker": record.spinnaker,
         ]
         try runDir.writeJSON(config.resolved, to: "config.json")
@@ -264,6 +269,7 @@ struct PreparedRun {
         }
         let input = Shape(height: train.height, width: train.width, channels: train.channels * 2)
         shapes = try config.checkShapes(input: input, file: url.path)
+        try PreparedRun.checkMemory(config: config, shapes: shapes, images: train.count + test.count, file: url.path)
         let machinePath = config.spinnaker.machine
         machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
         var network = [NetworkLayer(name: "input", width: input.width, height: input.height, channels: input.channels)]
@@ -276,6 +282,33 @@ struct PreparedRun {
             do { return try mapNetwork(network, onto: m, maxNeuronsPerCore: perCore) } catch {
                 throw RunError("the network does not map onto \(machinePath): \(error)")
             }
+        }
+    }
+}
+
+extension PreparedRun {
+    /// A rough upper bound of one rank's memory, checked against this node's share of RAM, so a
+    /// config too large for the machine fails now, naming the layer, not after hours of training.
+    /// Counted: the spike times of a layer's input and output for every image (one byte per neuron)
+    /// and a layer's readout features (floats, held about four times over by the SVM stage).
+    static func checkMemory(config: ExperimentConfig, shapes: [Shape], images: Int, file: String) throws {
+        let env = ProcessInfo.processInfo.environment
+        let localRanks = Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
+        let budget = Double(ProcessInfo.processInfo.physicalMemory) / Double(max(localRanks, 1))
+        var worst = (bytes: 0.0, field: "layers")
+        for (i, l) in config.layers.enumerated() {
+            guard case .conv = l.spec else { continue }
+            let input = Double(images) * Double(shapes[i].count)
+            let output = Double(images) * Double(shapes[i + 1].count)
+            let grid = Double(min(config.readout.grid, shapes[i + 1].height, shapes[i + 1].width))
+            let features = Double(images) * Double(shapes[i + 1].channels) * grid * grid * 4 * 4
+            let total = input + output + features
+            if total > worst.bytes { worst = (total, "layers[\(i)].maps") }
+        }
+        if worst.bytes > budget {
+            throw ConfigError(file: file, field: worst.field,
+                              message: String(format: "needs about %.1f GB per rank, more than this node's %.1f GB for %d local rank(s); use fewer maps, a smaller readout.grid or dataset limits",
+                                              worst.bytes / 1e9, budget / 1e9, localRanks))
         }
     }
 }
