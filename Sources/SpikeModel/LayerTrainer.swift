@@ -83,7 +83,7 @@ public struct LayerTrainer {
             let start = monotonicSeconds()
             var stats = runEpoch(epoch, on: data, stdp: stdp, adaptation: adaptation)
             stats.seconds = monotonicSeconds() - start
-            stdp.a *= slice.spec.anneal
+            stdp.anneal(slice.spec.anneal)
             adaptation.eta *= slice.spec.anneal
             afterEpoch(stats)
         }

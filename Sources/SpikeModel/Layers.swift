@@ -12,9 +12,10 @@ public struct ConvSpec: Sendable {
     public var thresholds: ThresholdAdaptation
     public var initialThresholdMean: Float
     public var initialThresholdStd: Float
-    /// Initial weights ~ U(low, high).
+    /// Initial weights ~ U(low, high), or N(mean, std) clipped to [0, 1] when `weightNormal`.
     public var weightLow: Float
     public var weightHigh: Float
+    public var weightNormal: (mean: Float, std: Float)?
     /// Multiplies the STDP rate and the threshold rate at the end of every epoch.
     public var anneal: Float
 
@@ -90,7 +91,11 @@ public final class ConvSlice {
         for (j, map) in maps.enumerated() {
             var rng = RandomStream(seed: seed, 1, UInt64(layerIndex), UInt64(map))
             for i in 0..<k {
-                weights[i * m + j] = spec.weightLow + (spec.weightHigh - spec.weightLow) * Float(rng.uniform())
+                if let n = spec.weightNormal {
+                    weights[i * m + j] = min(max(Float(rng.normal(mean: Double(n.mean), std: Double(n.std))), 0), 1)
+                } else {
+                    weights[i * m + j] = spec.weightLow + (spec.weightHigh - spec.weightLow) * Float(rng.uniform())
+                }
             }
             thresholds[j] = Float(rng.normal(mean: Double(spec.initialThresholdMean),
                                              std: Double(spec.initialThresholdStd)))

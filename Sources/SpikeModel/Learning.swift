@@ -7,6 +7,20 @@ import Glibc
 public enum STDPRule: String, Sendable, Codable, CaseIterable {
     case multiplicative
     case biological
+    case biologicalMultiplicative = "biological_multiplicative"
+    case linear
+    case proportional
+
+    /// The parameters each rule reads (besides `a`).
+    public var parameters: Set<String> {
+        switch self {
+        case .multiplicative: ["b"]
+        case .biological: ["tau"]
+        case .biologicalMultiplicative: ["b", "tau"]
+        case .linear: ["a_minus"]
+        case .proportional: []
+        }
+    }
 }
 
 public struct STDP: Sendable, Equatable {
@@ -17,9 +31,17 @@ public struct STDP: Sendable, Equatable {
     public var b: Float
     /// Biological: the time constant.
     public var tau: Float
+    /// Linear: the depression step (the reference's alpha_m; `a` is alpha_p). Annealed with `a`.
+    public var aMinus: Float
 
-    public init(rule: STDPRule, a: Float, b: Float = 0, tau: Float = 0.1) {
-        self.rule = rule; self.a = a; self.b = b; self.tau = tau
+    public init(rule: STDPRule, a: Float, b: Float = 0, tau: Float = 0.1, aMinus: Float? = nil) {
+        self.rule = rule; self.a = a; self.b = b; self.tau = tau; self.aMinus = aMinus ?? a
+    }
+
+    /// Annealing: every rate shrinks by `factor`.
+    public mutating func anneal(_ factor: Float) {
+        a *= factor
+        aMinus *= factor
     }
 
     /// The new weight of a synapse whose input spiked at `pre` when its neuron fired at `post`.
@@ -32,6 +54,14 @@ public struct STDP: Sendable, Equatable {
         case .biological:
             // A missing input spike (pre = inf) gives exp(-inf) = 0: no depression, as in the reference.
             v = pre <= post ? w + a * expf(-(post - pre) / tau) : w - a * expf(-(pre - post) / tau)
+        case .biologicalMultiplicative:
+            v = pre <= post ? w + a * expf(-(post - pre) / tau) * expf(-b * w)
+                            : w - a * expf(-(pre - post) / tau) * expf(b * (w - 1))
+        case .linear:
+            v = pre <= post ? w + a : w - aMinus
+        case .proportional:
+            // The step grows with the time between the spikes; a missing input spike drives w to 0.
+            v = w + a * (post - pre)
         }
         return min(max(v, 0), 1)
     }

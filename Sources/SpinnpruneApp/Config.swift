@@ -110,11 +110,15 @@ public struct ExperimentConfig: Sendable {
             let s = try l.object("stdp")!
             let rule = STDPRule(rawValue: try s.string("rule", oneOf: STDPRule.allCases.map(\.rawValue)))!
             // Each rule takes its own parameters; a parameter of another rule is a mistake.
-            if rule == .multiplicative, s.has("tau") { throw s.fail("tau", "applies to the biological rule only") }
-            if rule == .biological, s.has("b") { throw s.fail("b", "applies to the multiplicative rule only") }
-            let stdp = STDP(rule: rule, a: Float(try s.double("a", default: 0.1, min: 0, max: 1)),
-                            b: Float(try s.double("b", default: rule == .multiplicative ? 1 : 0, min: -100, max: 100)),
-                            tau: Float(try s.double("tau", default: 0.1, min: 0, max: 100, openMin: true)))
+            for key in ["b", "tau", "a_minus"] where s.has(key) && !rule.parameters.contains(key) {
+                let users = STDPRule.allCases.filter { $0.parameters.contains(key) }.map(\.rawValue)
+                throw s.fail(key, "applies to the \(users.joined(separator: " and ")) rule\(users.count > 1 ? "s" : "") only, not \(rule.rawValue)")
+            }
+            let a = try s.double("a", default: 0.1, min: 0, max: 1)
+            let stdp = STDP(rule: rule, a: Float(a),
+                            b: Float(try s.double("b", default: rule.parameters.contains("b") ? 1 : 0, min: -100, max: 100)),
+                            tau: Float(try s.double("tau", default: 0.1, min: 0, max: 100, openMin: true)),
+                            aMinus: Float(try s.double("a_minus", default: a, min: 0, max: 1)))
             try s.rejectUnknownKeys()
             let t = try l.object("threshold")!
             // Thresholds live in weight units: a sum of at most kernel^2 * c_in weights in [0, 1].
@@ -125,16 +129,24 @@ public struct ExperimentConfig: Sendable {
             let thStd = try t.double("init_std", default: 0.1, min: 0, max: 1e6)
             try t.rejectUnknownKeys()
             let wi = try l.object("weights", required: false)
-            let wLow = try wi?.double("low", default: 0, min: 0, max: 1) ?? 0
-            let wHigh = try wi?.double("high", default: 1, min: 0, max: 1) ?? 1
-            if wLow > wHigh { throw wi!.fail("low", "must not exceed weights.high") }
+            let initKind = try wi?.string("init", default: "uniform", oneOf: ["uniform", "normal"]) ?? "uniform"
+            var wLow = 0.0, wHigh = 1.0
+            var normal: (mean: Float, std: Float)?
+            if let wi, initKind == "normal" {
+                normal = (Float(try wi.double("mean", min: 0, max: 1)), Float(try wi.double("std", min: 0, max: 10)))
+            } else if let wi {
+                wLow = try wi.double("low", default: 0, min: 0, max: 1)
+                wHigh = try wi.double("high", default: 1, min: 0, max: 1)
+                if wLow > wHigh { throw wi.fail("low", "must not exceed weights.high") }
+            }
             try wi?.rejectUnknownKeys()
-            let spec = ConvSpec(name: lname, kernel: try l.int("kernel", min: 1), stride: try l.int("stride", default: 1, min: 1),
+            var spec = ConvSpec(name: lname, kernel: try l.int("kernel", min: 1), stride: try l.int("stride", default: 1, min: 1),
                                 pad: try l.int("pad", default: 0, min: 0), maps: try l.int("maps", min: 1, max: 1 << 20),
                                 epochs: epochs, stdp: stdp, thresholds: adaptation,
                                 initialThresholdMean: Float(thMean), initialThresholdStd: Float(thStd),
                                 weightLow: Float(wLow), weightHigh: Float(wHigh),
                                 anneal: Float(try l.double("anneal", default: 0.95, min: 0, max: 1)))
+            spec.weightNormal = normal
             var pruning: PruningSchedule?
             if let pr = try l.object("pruning", required: false) {
                 if epochs == 0 { throw pr.fail("final_sparsity", "pruning happens during training: the layer needs epochs >= 1") }
@@ -211,14 +223,15 @@ public struct ExperimentConfig: Sendable {
             case .conv(let c):
                 var o: [String: Any] = ["type": "conv", "name": c.name, "kernel": c.kernel, "stride": c.stride, "pad": c.pad,
                                         "maps": c.maps, "epochs": c.epochs, "anneal": Double(c.anneal),
-                                        "stdp": c.stdp.rule == .multiplicative
-                                            ? ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "b": Double(c.stdp.b)]
-                                            : ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "tau": Double(c.stdp.tau)],
+                                        "stdp": ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "b": Double(c.stdp.b),
+                                                 "tau": Double(c.stdp.tau), "a_minus": Double(c.stdp.aMinus)]
+                                            .filter { $0.key == "rule" || $0.key == "a" || c.stdp.rule.parameters.contains($0.key) },
                                         "threshold": ["eta": Double(c.thresholds.eta), "target_time": Double(c.thresholds.targetTime),
                                                       "min": Double(c.thresholds.minThreshold),
                                                       "init_mean": Double(c.initialThresholdMean),
                                                       "init_std": Double(c.initialThresholdStd)],
-                                        "weights": ["low": Double(c.weightLow), "high": Double(c.weightHigh)]]
+                                        "weights": c.weightNormal.map { ["init": "normal", "mean": Double($0.mean), "std": Double($0.std)] as [String: Any] }
+                                            ?? ["init": "uniform", "low": Double(c.weightLow), "high": Double(c.weightHigh)]]
                 if let p = l.pruning {
                     o["pruning"] = ["final_sparsity": p.finalSparsity, "start_epoch": p.startEpoch,
                                     "end_epoch": p.endEpoch, "ramp": p.ramp.rawValue]

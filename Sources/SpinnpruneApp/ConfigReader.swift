@@ -63,7 +63,7 @@ struct ConfigReader {
     static let knownKeys = ["name", "seed", "timesteps", "batch_size", "dataset", "format", "path", "train_limit", "test_limit",
                             "preprocess", "dog", "size", "sigma_center", "sigma_surround", "layers", "type", "kernel", "stride",
                             "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
-                            "init_mean", "init_std", "weights", "low", "high", "anneal", "pruning", "final_sparsity",
+                            "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
                             "start_epoch", "end_epoch", "ramp", "window", "readout", "grid", "C", "epsilon", "solver",
                             "spinnaker", "machine", "neurons_per_core"]
 

@@ -102,6 +102,20 @@ import SpikeCompression
         #expect(MapSlices(count: 2, ranks: 4).counts == [1, 1, 0, 0])
     }
 
+    @Test func normalInitialWeightsAreClippedAndCentred() {
+        var spec = ConvSpec(name: "c", kernel: 5, maps: 64, epochs: 0, stdp: STDP(rule: .biological, a: 0),
+                            thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                            initialThresholdMean: 5, initialThresholdStd: 1)
+        spec.weightNormal = (0.8, 0.3)
+        let s = ConvSlice(spec: spec, input: Shape(height: 5, width: 5, channels: 2), maps: 0..<64, seed: 2, layerIndex: 0)
+        #expect(s.weights.allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(s.weights.contains(1))                  // N(0.8, 0.3) exceeds 1 often: clipped
+        let kept = s.weights.filter { $0 < 1 && $0 > 0 }
+        #expect(kept.count > s.weights.count / 3)
+        let mean = s.weights.reduce(0, +) / Float(s.weights.count)
+        #expect(mean > 0.65 && mean < 0.8)              // clipping at 1 pulls the mean below 0.8
+    }
+
     @Test func initialWeightsDoNotDependOnTheSlice() {
         let spec = ConvSpec(name: "c", kernel: 3, maps: 5, epochs: 0, stdp: STDP(rule: .biological, a: 0),
                             thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),

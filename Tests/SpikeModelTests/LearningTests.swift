@@ -23,6 +23,28 @@ import SpikeCluster
         #expect(r.updated(0.01, pre: .infinity, post: 0.5) == 0)                  // clipped at 0
     }
 
+    @Test func biologicalMultiplicativeHandValues() {
+        let r = STDP(rule: .biologicalMultiplicative, a: 0.1, b: 1, tau: 0.1)
+        // 0.2 + 0.1 e^-2.5 e^-0.2 = 0.2 + 0.1 * 0.0820850 * 0.8187308
+        #expect(abs(r.updated(0.2, pre: 0, post: 0.25) - 0.2067205) < 1e-6)
+        // 0.5 - 0.1 e^-2.5 e^(1 * (0.5 - 1)) = 0.5 - 0.1 * 0.0820850 * 0.6065307
+        #expect(abs(r.updated(0.5, pre: 0.5, post: 0.25) - 0.4950213) < 1e-6)
+        #expect(r.updated(0.5, pre: .infinity, post: 0.25) == 0.5)
+    }
+
+    @Test func linearAndProportionalHandValues() {
+        var lin = STDP(rule: .linear, a: 0.1, aMinus: 0.05)
+        #expect(abs(lin.updated(0.3, pre: 0.5, post: 0.5) - 0.4) < 1e-7)
+        #expect(abs(lin.updated(0.3, pre: .infinity, post: 0.5) - 0.25) < 1e-7)
+        lin.anneal(0.5)                                   // both steps halve
+        #expect(abs(lin.updated(0.3, pre: 0, post: 0.5) - 0.35) < 1e-7)
+        #expect(abs(lin.updated(0.3, pre: 0.75, post: 0.5) - 0.275) < 1e-7)
+        let prop = STDP(rule: .proportional, a: 0.1)
+        #expect(abs(prop.updated(0.3, pre: 0, post: 0.25) - 0.325) < 1e-7)     // + 0.1 * 0.25
+        #expect(abs(prop.updated(0.3, pre: 0.5, post: 0.25) - 0.275) < 1e-7)   // - 0.1 * 0.25
+        #expect(prop.updated(0.3, pre: .infinity, post: 0.25) == 0)           // no input spike: to 0
+    }
+
     @Test func thresholdAdaptationHandValues() {
         // Winner map 1 of 3 fires at t = 0.25, t_obj 0.75, eta 0.1: every threshold +0.05,
         // winner +0.1, others -0.1/2; floor 0.5.
