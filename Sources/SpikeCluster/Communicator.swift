@@ -29,6 +29,8 @@ public protocol Communicator: AnyObject {
 
     /// The minimum over ranks of one 64-bit key, on every rank.
     func allreduceMin(_ value: UInt64) -> UInt64
+    /// Element-wise minimum over ranks of 64-bit keys, on every rank.
+    func allreduceMin(_ values: UnsafeMutableBufferPointer<UInt64>)
 
     /// Element-wise sum over ranks, result on every rank.
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>)
@@ -118,6 +120,7 @@ public final class LocalCommunicator: Communicator {
 
     public func broadcast<T: BitwiseCopyable>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) {}
     public func allreduceMin(_ value: UInt64) -> UInt64 { value }
+    public func allreduceMin(_ values: UnsafeMutableBufferPointer<UInt64>) {}
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) {}
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) {}
 

@@ -65,6 +65,16 @@ public final class MPICommunicator: Communicator {
         MPI_Allgather(UnsafeRawPointer(send.baseAddress), c[0], t, UnsafeMutableRawPointer(recv.baseAddress), c[0], t, comm)
     }
 
+    public func allreduceMin(_ values: UnsafeMutableBufferPointer<UInt64>) {
+        let c = counts32(values.count)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, c, cmpi_uint64(), cmpi_op_min(), comm)
+    }
+
+    private func counts32(_ n: Int) -> Int32 {
+        guard n <= Int(Int32.max) else { abort("a reduction of \(n) elements exceeds MPI's 32-bit counts", code: 3) }
+        return Int32(n)
+    }
+
     /// Global minimum of one 64-bit key: the per-sample winner agreement in one small collective.
     public func allreduceMin(_ value: UInt64) -> UInt64 {
         var v = value

@@ -37,6 +37,9 @@ final class StageKernel {
     let sortedSteps: UnsafeMutablePointer<UInt8>
     let counts: UnsafeMutablePointer<Int32>
     let timesteps: Int
+    let inhibit: Bool
+    /// With inhibition: this slice's candidate key per cell of the current image.
+    let cellKeys: UnsafeMutablePointer<UInt64>
 
     init(stage: Stage, timesteps: Int) {
         self.stage = stage
@@ -61,13 +64,15 @@ final class StageKernel {
         sortedOrder = .allocate(capacity: k)
         sortedSteps = .allocate(capacity: k)
         counts = .allocate(capacity: timesteps + 1)
+        inhibit = c.spec.inhibitInference
+        cellKeys = .allocate(capacity: c.output.height * c.output.width)
     }
 
     deinit {
         convTimes.deallocate()
         for p in poolTimes { p.deallocate() }
         order.deallocate(); steps.deallocate(); counts.deallocate()
-        sortedOrder.deallocate(); sortedSteps.deallocate()
+        sortedOrder.deallocate(); sortedSteps.deallocate(); cellKeys.deallocate()
     }
 
     /// The stage output of one image (`[y][x][localMap]` steps or `noSpike`).
@@ -106,6 +111,10 @@ final class StageKernel {
                     for s in 0..<T { counts[s + 1] += counts[s] }   // counts[s] = start of step s
                     sortByStep(n: n)
                     let cell = (oy * ow + ox) * m
+                    if inhibit {
+                        cellKeys[oy * ow + ox] = firstWinner(n: n, w: w, th: th).key
+                        continue
+                    }
                     for block in stride(from: 0, to: mp, by: 8) {
                         var p = SIMD8<Float>(repeating: 0)
                         let thv = th.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
@@ -133,6 +142,50 @@ final class StageKernel {
                 }
             }
         }}
+        if !inhibit { pool() }
+    }
+
+    /// With inference-time lateral inhibition, the first neuron of a cell to fire silences the other
+    /// maps there. Returns this slice's candidate for the current cell (earliest step, then largest
+    /// potential, then lowest map), from the sorted receptive field; the global winner is agreed over
+    /// the ranks afterwards (`applyWinners`).
+    private func firstWinner(n: Int, w: UnsafeRawPointer, th: UnsafeRawPointer) -> WinnerCandidate {
+        var best = WinnerCandidate.none
+        let firstMap = Int32(stage.conv.maps.lowerBound)
+        for block in stride(from: 0, to: mPadded, by: 8) {
+            var p = SIMD8<Float>(repeating: 0)
+            let thv = th.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
+            var i = 0
+            while i < n {
+                let s = Int(sortedSteps[i])
+                if s > Int(best.step) && best.step != .max { break }   // cannot beat the candidate
+                let end = Int(counts[s])
+                while i < end {
+                    p += w.loadUnaligned(fromByteOffset: sortedOrder[i] + block * 4, as: SIMD8<Float>.self)
+                    i += 1
+                }
+                let hit = p .>= thv
+                if any(hit) {
+                    for l in 0..<8 where hit[l] {
+                        let c = WinnerCandidate(step: Int32(s), potential: p[l], map: firstMap + Int32(block + l))
+                        if c.beats(best) { best = c }
+                    }
+                    break
+                }
+            }
+        }
+        return best
+    }
+
+    /// Conv output from the agreed winners (one `WinnerCandidate.key` per cell), then pooling.
+    func applyWinners(_ keys: UnsafePointer<UInt64>) {
+        let cells = stage.conv.output.height * stage.conv.output.width, m = self.m
+        let maps = stage.conv.maps
+        for i in 0..<(cells * m) { convTimes[i] = noSpike }
+        for cell in 0..<cells {
+            let c = WinnerCandidate(key: keys[cell])
+            if c.step != .max, maps.contains(Int(c.map)) { convTimes[cell * m + Int(c.map) - maps.lowerBound] = UInt8(c.step) }
+        }
         pool()
     }
 
@@ -209,13 +262,35 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     // Full output: the whole dataset, every rank; slice output: one batch at a time.
     var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : batch * sliceN)
     var stepEvents = [[Int32]](repeating: [], count: T)
+    var batchKeys: [UInt64] = []
 
     var b0 = 0
     while b0 < data.count {
         let nb = min(batch, data.count - b0)
         for s in 0..<T { stepEvents[s].removeAll(keepingCapacity: true) }
+        // With inference-time inhibition, each cell's winner is agreed over the ranks for the whole
+        // batch in one collective before any output exists.
+        if kernel.inhibit {
+            let convCells = stage.conv.output.height * stage.conv.output.width
+            if batchKeys.count < nb * convCells { batchKeys = [UInt64](repeating: .max, count: nb * convCells) }
+            for i in 0..<nb {
+                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
+                batchKeys.withUnsafeMutableBufferPointer { (UnsafeMutableRawPointer($0.baseAddress!) + i * convCells * 8)
+                    .copyMemory(from: kernel.cellKeys, byteCount: convCells * 8) }
+            }
+            if comm.size > 1 {
+                batchKeys.withUnsafeMutableBufferPointer { comm.allreduceMin(UnsafeMutableBufferPointer(rebasing: $0[0..<(nb * convCells)])) }
+                stats.exchanges += 1
+                stats.bytesExchanged += nb * convCells * 8
+            }
+        }
         for i in 0..<nb {
-            data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
+            if kernel.inhibit {
+                let convCells = stage.conv.output.height * stage.conv.output.width
+                batchKeys.withUnsafeBufferPointer { kernel.applyWinners($0.baseAddress! + i * convCells) }
+            } else {
+                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
+            }
             inspectConv?(b0 + i, UnsafeBufferPointer(kernel.convTimes))
             let o = kernel.output
             if exchange {

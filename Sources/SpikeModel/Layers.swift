@@ -18,6 +18,9 @@ public struct ConvSpec: Sendable {
     public var weightNormal: (mean: Float, std: Float)?
     /// Multiplies the STDP rate and the threshold rate at the end of every epoch.
     public var anneal: Float
+    /// Inference-time lateral inhibition (`wta_infer`): at each position only the first map to fire
+    /// does (earliest step, then largest potential, then lowest map).
+    public var inhibitInference = false
 
     public init(name: String, kernel: Int, stride: Int = 1, pad: Int = 0, maps: Int, epochs: Int, stdp: STDP,
                 thresholds: ThresholdAdaptation, initialThresholdMean: Float, initialThresholdStd: Float,

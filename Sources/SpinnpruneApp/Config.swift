@@ -147,6 +147,7 @@ public struct ExperimentConfig: Sendable {
                                 weightLow: Float(wLow), weightHigh: Float(wHigh),
                                 anneal: Float(try l.double("anneal", default: 0.95, min: 0, max: 1)))
             spec.weightNormal = normal
+            spec.inhibitInference = try l.bool("wta_infer", default: false)
             var pruning: PruningSchedule?
             if let pr = try l.object("pruning", required: false) {
                 if epochs == 0 { throw pr.fail("final_sparsity", "pruning happens during training: the layer needs epochs >= 1") }
@@ -222,7 +223,7 @@ public struct ExperimentConfig: Sendable {
                 layerList.append(["type": "pool", "name": p.name, "window": p.window, "stride": p.stride, "pad": p.pad])
             case .conv(let c):
                 var o: [String: Any] = ["type": "conv", "name": c.name, "kernel": c.kernel, "stride": c.stride, "pad": c.pad,
-                                        "maps": c.maps, "epochs": c.epochs, "anneal": Double(c.anneal),
+                                        "maps": c.maps, "epochs": c.epochs, "anneal": Double(c.anneal), "wta_infer": c.inhibitInference,
                                         "stdp": ["rule": c.stdp.rule.rawValue, "a": Double(c.stdp.a), "b": Double(c.stdp.b),
                                                  "tau": Double(c.stdp.tau), "a_minus": Double(c.stdp.aMinus)]
                                             .filter { $0.key == "rule" || $0.key == "a" || c.stdp.rule.parameters.contains($0.key) },

@@ -64,7 +64,7 @@ struct ConfigReader {
                             "preprocess", "dog", "size", "sigma_center", "sigma_surround", "layers", "type", "kernel", "stride",
                             "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
                             "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
-                            "start_epoch", "end_epoch", "ramp", "window", "readout", "grid", "C", "epsilon", "solver",
+                            "start_epoch", "end_epoch", "ramp", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
                             "spinnaker", "machine", "neurons_per_core"]
 
     private func raw(_ key: String) -> Any? {

@@ -308,7 +308,7 @@ enum Configs {
         var c = oneLayer(name: name, dataset: dataset)
         c["layers"] = [conv("conv1", kernel: 5, maps: 8),
                        ["type": "pool", "name": "pool1", "window": 2, "stride": 2] as [String: Any],
-                       conv("conv2", kernel: 3, maps: 12)]
+                       conv("conv2", kernel: 3, maps: 12).merging(["wta_infer": true]) { $1 }]
         return c
     }
 }

@@ -12,7 +12,7 @@ extension Integration {
                                          layers: [("conv1", 5 * 5 * 2 * 8)])
         }
 
-        @Test("conv 5x5x8, pool 2/2, conv 3x3x12: identical for 1, 2 and 3 ranks")
+        @Test("conv 5x5x8, pool 2/2, conv 3x3x12 with inference-time inhibition: identical for 1, 2 and 3 ranks")
         func twoLayers() async throws {
             let box = try Sandbox("ranks-two")
             let config = try box.writeConfig(Configs.twoLayers(name: "bars2", dataset: box.dataset), as: "bars2.json")

@@ -46,6 +46,26 @@ import SpikeCompression
         #expect(run([PoolSpec(name: "p", window: 2, stride: 1, pad: 1)], exchange: true) == [1, 1, 1, 1, 1, 1, 3, 1, 1])
     }
 
+    /// Inference-time inhibition, by hand. Map 0 as above fires at [1, 1, 3, 1]. Map 1 has only
+    /// w[0][0] = 0.6 (threshold 0.5), so cell (y, x) fires when input (y, x) does: [0, 1, 2, never].
+    /// Cell (0,0): map 1 at step 0 wins. Cell (0,1): both at step 1, potentials 1.0 vs 0.6: map 0.
+    /// Cell (1,0): map 1 at 2 beats map 0 at 3. Cell (1,1): map 0 alone, at 1.
+    @Test func inferenceInhibitionKeepsTheFirstMapPerPosition() {
+        func run(_ inhibit: Bool) -> [UInt8] {
+            var spec = conv().spec
+            spec.maps = 2
+            spec.inhibitInference = inhibit
+            let s = ConvSlice(spec: spec, input: input.shape, maps: 0..<2, seed: 1, layerIndex: 0)
+            s.weights = [0.5, 0.6, 0.25, 0, 0.25, 0, 0.5, 0]   // [k][map]
+            s.thresholds = [0.7, 0.5]
+            var stats = ForwardStats()
+            return runStage(Stage(conv: s, pools: []), on: input, timesteps: 4, batchSize: 8, exchange: true,
+                            comm: LocalCommunicator(), stats: &stats)!.times
+        }
+        #expect(run(false) == [1, 0, 1, 1, 3, 2, 1, noSpike])
+        #expect(run(true) == [noSpike, 0, 1, noSpike, noSpike, 2, 1, noSpike])
+    }
+
     @Test func strideAndPaddingShapes() {
         let c = ConvSpec(name: "c", kernel: 5, stride: 2, pad: 2, maps: 4, epochs: 0, stdp: STDP(rule: .biological, a: 0),
                          thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
