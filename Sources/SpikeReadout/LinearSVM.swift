@@ -90,7 +90,9 @@ public struct LinearSVM: Sendable, Equatable {
     /// - Parameters:
     ///   - C: cost of constraint violation (> 0).
     ///   - epsilon: liblinear's stopping tolerance (> 0), 0.1 being liblinear's default here.
-    public enum Solver: String, Sendable, CaseIterable { case primal, dual }
+    /// `primal` and `dual`: L2-loss (squared hinge) SVC; `hinge`: L1-loss SVC in the dual, the loss of
+    /// libsvm's linear C-SVC that the reference used.
+    public enum Solver: String, Sendable, CaseIterable { case primal, dual, hinge }
 
     public static func train(features: [Float], count: Int, dim: Int, labels: [Int32],
                              C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
@@ -139,7 +141,11 @@ public struct LinearSVM: Sendable, Equatable {
             problem.bias = 1
 
             var param = parameter()
-            param.solver_type = Int32(solver == .primal ? L2R_L2LOSS_SVC : L2R_L2LOSS_SVC_DUAL)
+            switch solver {
+            case .primal: param.solver_type = Int32(L2R_L2LOSS_SVC)
+            case .dual: param.solver_type = Int32(L2R_L2LOSS_SVC_DUAL)
+            case .hinge: param.solver_type = Int32(L2R_L1LOSS_SVC_DUAL)
+            }
             param.eps = epsilon
             param.C = C
             param.nr_weight = 0
