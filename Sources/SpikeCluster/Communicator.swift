@@ -77,12 +77,6 @@ public extension Communicator {
         withUnsafeMutablePointer(to: &v) { allreduceMax(UnsafeMutableBufferPointer(start: $0, count: 1)) }
         return v
     }
-
-    /// True on every rank when `ok` holds on every rank: lets all ranks fail together, cleanly,
-    /// when a check that every rank runs (config, dataset) fails somewhere.
-    func allAgree(_ ok: Bool) -> Bool {
-        allreduceMax(ok ? 0 : 1) == 0
-    }
 }
 
 public func exclusiveScan(_ counts: [Int]) -> [Int] {

@@ -28,8 +28,6 @@ public final class MPICommunicator: Communicator {
         if flag == 0 { MPI_Finalize() }
     }
 
-    public func barrier() { MPI_Barrier(comm) }
-
     // Every buffer travels as elements of a contiguous byte type: one code path for all element
     // types, and counts in elements (MPI counts are Int32). When counts would overflow, the unit
     // grows to `g` elements, g the gcd of every count and displacement, so large regular buffers

@@ -196,3 +196,16 @@ func bestReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n:
     }
     return best
 }
+
+/// `dst[0..<n] += src[0..<n]`, eight lanes at a time: the inner loop of patch integration.
+@inline(__always)
+func addRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int) {
+    var j = 0
+    let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+    while j + 8 <= n {
+        let v = d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+        d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < n { dst[j] += src[j]; j += 1 }
+}

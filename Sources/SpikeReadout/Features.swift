@@ -19,7 +19,7 @@ public struct TimeFeatures: Sendable {
     }
 
     /// One image: `times` is `height x width x maps` step bytes (HWC); adds its `maps x grid x grid`
-    /// features to `out` (which the caller zeroes), using `table` (from `table`).
+    /// features to `ob` (which the caller zeroes), looking values up in `lut` (this struct's `table`).
     public func accumulate(times t: UnsafeBufferPointer<UInt8>, height: Int, width: Int, maps: Int,
                            table lut: UnsafePointer<Float>, into ob: UnsafeMutablePointer<Float>) {
         let g = grid
@@ -31,33 +31,5 @@ public struct TimeFeatures: Sendable {
                 for j in 0..<maps { ob[j * g * g + cell] += lut[Int(t[row + j])] }
             }
         }
-    }
-
-    /// `times`: `count` images of `height x width x maps` step bytes (HWC). Returns
-    /// `count x maps x grid x grid` features, map-major within an image.
-    public func extract(times: [UInt8], count: Int, height: Int, width: Int, maps: Int) -> [Float] {
-        let g = grid, perImage = maps * g * g
-        var out = [Float](repeating: 0, count: count * perImage)
-        let lut = table
-        times.withUnsafeBufferPointer { t in
-            out.withUnsafeMutableBufferPointer { o in
-                lut.withUnsafeBufferPointer { lut in
-                    for i in 0..<count {
-                        let base = i * height * width * maps
-                        let ob = o.baseAddress! + i * perImage
-                        for y in 0..<height {
-                            let gy = y * g / height
-                            for x in 0..<width {
-                                let gx = x * g / width
-                                let cell = gy * g + gx
-                                let row = base + (y * width + x) * maps
-                                for j in 0..<maps { ob[j * g * g + cell] += lut[Int(t[row + j])] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
     }
 }
