@@ -5,6 +5,8 @@ import SpikeCompression
 /// One experiment, as read from `configs/*.json` and validated. See docs/CONFIG.md.
 public struct ExperimentConfig: Sendable {
     public struct Dataset: Sendable {
+        /// `idx` (MNIST, Fashion-MNIST), `cifar10` or `stl10` (their official binary versions).
+        public var format: String
         public var path: String
         public var trainLimit: Int?
         public var testLimit: Int?
@@ -71,8 +73,8 @@ public struct ExperimentConfig: Sendable {
         let batch = try r.int("batch_size", default: 256, min: 1, max: 1 << 20)
 
         let d = try r.object("dataset")!
-        _ = try d.string("format", default: "idx", oneOf: ["idx"])
-        let dataset = Dataset(path: try d.string("path"), trainLimit: try d.optionalInt("train_limit", min: 1),
+        let format = try d.string("format", default: "idx", oneOf: ["idx", "cifar10", "stl10"])
+        let dataset = Dataset(format: format, path: try d.string("path"), trainLimit: try d.optionalInt("train_limit", min: 1),
                               testLimit: try d.optionalInt("test_limit", min: 1))
         try d.rejectUnknownKeys()
 
@@ -240,7 +242,7 @@ public struct ExperimentConfig: Sendable {
                 layerList.append(o)
             }
         }
-        var ds: [String: Any] = ["format": "idx", "path": dataset.path]
+        var ds: [String: Any] = ["format": dataset.format, "path": dataset.path]
         if let t = dataset.trainLimit { ds["train_limit"] = t }
         if let t = dataset.testLimit { ds["test_limit"] = t }
         return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": ds,

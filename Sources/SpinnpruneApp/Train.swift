@@ -261,8 +261,16 @@ struct PreparedRun {
         }
         let dir = URL(fileURLWithPath: config.dataset.path)
         let limits = (config.dataset.trainLimit, config.dataset.testLimit)
-        train = try context("dataset.path") { try IDXDataset.load(directory: dir, split: .train, limit: limits.0) }
-        test = try context("dataset.path") { try IDXDataset.load(directory: dir, split: .test, limit: limits.1) }
+        let format = config.dataset.format
+        func load(_ split: IDXDataset.Split, _ limit: Int?) throws -> ImageSet {
+            switch format {
+            case "cifar10": try CIFAR10Dataset.load(directory: dir, split: split, limit: limit)
+            case "stl10": try STL10Dataset.load(directory: dir, split: split, limit: limit)
+            default: try IDXDataset.load(directory: dir, split: split, limit: limit)
+            }
+        }
+        train = try context("dataset.path") { try load(.train, limits.0) }
+        test = try context("dataset.path") { try load(.test, limits.1) }
         if (train.height, train.width, train.channels) != (test.height, test.width, test.channels) {
             throw ConfigError(file: url.path, field: "dataset.path",
                               message: "train images are \(train.height)x\(train.width)x\(train.channels) but test images \(test.height)x\(test.width)x\(test.channels)")
