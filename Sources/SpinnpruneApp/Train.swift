@@ -78,6 +78,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     var exchangeStats = ForwardStats()
     var layerAccuracy: [[String: Any]] = []
     var winnerAgreements = 0
+    var epochRecords: [EpochRecord] = []
     var i = 0
     var convIndex = 0
     let lastConv = config.lastConvName
@@ -101,6 +102,10 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                 if target > 0 { sparsityNow = slice.prune(toCount: target, slices: slices, comm: comm) }
             }
             let meanTh = comm.allreduceSum(Double(slice.thresholds.reduce(0, +))) / Double(spec.maps)
+            epochRecords.append(EpochRecord(layer: spec.name, epoch: stats.epoch,
+                                            winnersFraction: Double(stats.winners) / Double(max(stats.samples, 1)),
+                                            activeMaps: stats.activeMaps, meanThreshold: meanTh, pruned: sparsityNow,
+                                            seconds: stats.seconds))
             progress.say(String(format: "%@: epoch %d/%d  winners %d/%d  active maps %d/%d  mean threshold %.3f  pruned %.1f%%  %.2fs",
                                 spec.name, stats.epoch + 1, spec.epochs, stats.winners, stats.samples, stats.activeMaps,
                                 spec.maps, meanTh, sparsityNow * 100, stats.seconds))
@@ -215,6 +220,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                          "winner_agreements": comm.size > 1 ? winnerAgreements : 0],
             "spinnaker": record.spinnaker,
         ]
+        try runDir.write(Data(epochsCSV(epochRecords).utf8), to: "epochs.csv")
+        try runDir.write(Data(trainingSVG(epochRecords).utf8), to: "training.svg")
         try runDir.writeJSON(config.resolved, to: "config.json")
         try runDir.writeJSON(metrics, to: "metrics.json")
         try runDir.commit()

@@ -369,7 +369,7 @@ func weightFiles(_ layer: String) -> [String] {
 
 /// The complete set of files of a run directory with the given conv layers.
 func expectedRunFiles(layers: [String]) -> [String] {
-    (["config.json", "metrics.json", "model.json",
+    (["config.json", "epochs.csv", "metrics.json", "model.json", "training.svg",
       "spinnaker/machine.json", "spinnaker/placements.json", "spinnaker/routing_tables.json"]
         + layers.flatMap(weightFiles)).sorted()
 }

@@ -38,6 +38,16 @@ extension Integration {
             #expect(lookup(metrics, "accuracy", "layer") as? String == "conv1")
             #expect(number(lookup(metrics, "spinnaker", "cores_used")).map { $0 >= 1 } == true)
 
+            // epochs.csv: one row per epoch (3), the cubic ramp over epochs 0...2 of 400 weights:
+            // floor(0.5 (1 - (2/3)^3) 400) = 140, floor(0.5 (1 - (1/3)^3) 400) = 192, then 200.
+            let csv = try String(contentsOf: dir.appendingPathComponent("epochs.csv"), encoding: .utf8)
+            let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+            #expect(rows.count == 3)
+            #expect(rows.map { String($0[1]) } == ["1", "2", "3"])
+            let prunedColumn: [Double] = rows.map { Double(String($0[5])) ?? -1 }
+            let prunedByHand: [Double] = [140.0 / 400, 192.0 / 400, 200.0 / 400]
+            #expect(prunedColumn == prunedByHand)
+
             // Mask, weights, thresholds.
             let mask = try readBytes(dir.appendingPathComponent("weights/conv1.mask.u8"))
             let weights = try readFloats(dir.appendingPathComponent("weights/conv1.weights.f32"))
