@@ -169,7 +169,7 @@ public struct ExperimentConfig: Sendable {
         let ro = try r.object("readout", required: false)
         let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1, max: 64) ?? 2,
                               C: try ro?.double("C", default: 1, min: 0, max: 1e6, openMin: true) ?? 1,
-                              epsilon: try ro?.double("epsilon", default: 0.01, min: 0, openMin: true) ?? 0.01,
+                              epsilon: try ro?.double("epsilon", default: 0.001, min: 0, openMin: true) ?? 0.001,
                               solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual", "hinge"]) ?? "primal",
                               everyLayer: (try ro?.string("layers", default: "all", oneOf: ["all", "last"]) ?? "all") == "all")
         try ro?.rejectUnknownKeys()

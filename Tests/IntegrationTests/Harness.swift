@@ -304,6 +304,23 @@ enum Configs {
     }
 
     /// conv 5x5 8 maps, pool 2/2, conv 3x3 12 maps.
+    /// Three conv layers on 16x16: conv 5 -> 12x12x8, pool 2 -> 6x6, conv 3 pad 1 -> 6x6x10, pool 2 -> 3x3,
+    /// fc (kernel 3) -> 1x1x16; two rules and normal initialisation on the way.
+    static func threeLayers(name: String = "bars3", dataset: URL) -> [String: Any] {
+        var c = oneLayer(name: name, dataset: dataset)
+        var conv2 = conv("conv2", kernel: 3, maps: 10)
+        conv2["pad"] = 1
+        conv2["stdp"] = ["rule": "multiplicative", "a": 0.1, "b": 1]
+        var fc = conv("fc1", kernel: 3, maps: 16)
+        fc["weights"] = ["init": "normal", "mean": 0.8, "std": 0.1]
+        c["layers"] = [conv("conv1", kernel: 5, maps: 8),
+                       ["type": "pool", "name": "pool1", "window": 2, "stride": 2] as [String: Any],
+                       conv2,
+                       ["type": "pool", "name": "pool2", "window": 2, "stride": 2] as [String: Any],
+                       fc]
+        return c
+    }
+
     static func twoLayers(name: String = "bars2", dataset: URL) -> [String: Any] {
         var c = oneLayer(name: name, dataset: dataset)
         c["layers"] = [conv("conv1", kernel: 5, maps: 8),

@@ -19,6 +19,14 @@ extension Integration {
             try await compareAcrossRanks(box, config: config, name: "bars2", ranks: [1, 2, 3],
                                          layers: [("conv1", 5 * 5 * 2 * 8), ("conv2", 3 * 3 * 8 * 12)])
         }
+
+        @Test("three conv layers (conv, pool, conv with padding, pool, fc): identical for 1, 2 and 3 ranks")
+        func threeLayers() async throws {
+            let box = try Sandbox("ranks-three")
+            let config = try box.writeConfig(Configs.threeLayers(name: "bars3", dataset: box.dataset), as: "bars3.json")
+            try await compareAcrossRanks(box, config: config, name: "bars3", ranks: [1, 2, 3],
+                                         layers: [("conv1", 5 * 5 * 2 * 8), ("conv2", 3 * 3 * 8 * 10), ("fc1", 3 * 3 * 10 * 16)])
+        }
     }
 }
 

@@ -39,6 +39,28 @@ import SpikeCompression
         #expect(run([], exchange: false) == [1, 1, 3, 1])
     }
 
+    /// Two layers by hand: the 2x2 output above ([1, 1, 3, 1]) feeds a second 2x2 convolution with
+    /// all weights 0.4 and threshold 1.3: at step 1 three inputs give 1.2 (below), at step 3 the
+    /// fourth gives 1.6: the single output neuron fires at step 3. With threshold 1.1 it fires at 1.
+    @Test func twoLayerNetworkByHand() {
+        var stats = ForwardStats()
+        let first = runStage(Stage(conv: conv(), pools: []), on: input, timesteps: 4, batchSize: 8, exchange: true,
+                             comm: LocalCommunicator(), stats: &stats)!
+        #expect(first.shape == Shape(height: 2, width: 2, channels: 1))
+        func second(threshold: Float) -> [UInt8] {
+            let spec = ConvSpec(name: "c2", kernel: 2, maps: 1, epochs: 0, stdp: STDP(rule: .biological, a: 0.1),
+                                thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                                initialThresholdMean: threshold, initialThresholdStd: 0)
+            let c2 = ConvSlice(spec: spec, input: first.shape, maps: 0..<1, seed: 1, layerIndex: 1)
+            c2.weights = [0.4, 0.4, 0.4, 0.4]
+            c2.thresholds = [threshold]
+            return runStage(Stage(conv: c2, pools: []), on: first, timesteps: 4, batchSize: 8, exchange: true,
+                            comm: LocalCommunicator(), stats: &stats)!.times
+        }
+        #expect(second(threshold: 1.3) == [3])
+        #expect(second(threshold: 1.1) == [1])
+    }
+
     @Test func poolingTakesTheFirstSpikeOfEachWindow() {
         #expect(run([PoolSpec(name: "p", window: 2, stride: 2)], exchange: true) == [1])
         // Window 2, stride 1, pad 1 over the 2x2 map [1 1; 3 1] gives 3x3 windows; the corner
