@@ -30,7 +30,6 @@ struct RunRecord {
     var layers: [[String: Any]] = []
     var accuracy: [String: Any] = [:]
     var spinnaker: [String: Any] = [:]
-    var exchange: [String: Any] = [:]
 }
 
 /// `spinnprune train`: the main job. Every rank runs this; rank 0 is the coordinator.
