@@ -62,6 +62,29 @@ public struct DoGFilter: Sendable {
 
     public func apply(image: UnsafeBufferPointer<UInt8>, height: Int, width: Int, channels: Int,
                       into out: UnsafeMutableBufferPointer<Float>) {
+        let planes = (0..<image.count).map { Double(image[$0]) / 255.0 }
+        planes.withUnsafeBufferPointer { apply(values: $0, height: height, width: width, channels: channels, into: out) }
+    }
+
+    /// Colour-opponent on/off filtering of an RGB image (the reference's STL-10 pre-processing): the
+    /// planes luminance `0.2126 R + 0.7152 G + 0.0722 B`, red/green `0.5 + 0.5 R - 0.5 G` and
+    /// yellow/blue `0.5 + 0.25 R + 0.25 G - 0.5 B` (R, G, B in [0, 1]), each DoG-filtered and split on/off:
+    /// 6 output channels.
+    public func applyOpponent(image: UnsafeBufferPointer<UInt8>, height: Int, width: Int,
+                              into out: UnsafeMutableBufferPointer<Float>) {
+        var planes = [Double](repeating: 0, count: height * width * 3)
+        for p in 0..<(height * width) {
+            let r = Double(image[p * 3]) / 255.0, g = Double(image[p * 3 + 1]) / 255.0, b = Double(image[p * 3 + 2]) / 255.0
+            planes[p * 3] = 0.2126 * r + 0.7152 * g + 0.0722 * b
+            planes[p * 3 + 1] = 0.5 + 0.5 * r - 0.5 * g
+            planes[p * 3 + 2] = 0.5 + 0.25 * r + 0.25 * g - 0.5 * b
+        }
+        planes.withUnsafeBufferPointer { apply(values: $0, height: height, width: width, channels: 3, into: out) }
+    }
+
+    /// The filter on `channels` planes of values (HWC); output HWC with (on, off) per plane.
+    public func apply(values image: UnsafeBufferPointer<Double>, height: Int, width: Int, channels: Int,
+                      into out: UnsafeMutableBufferPointer<Float>) {
         let r = size / 2
         // Horizontal pass of both Gaussians, per channel plane: [channel][y][x].
         var hc = [Double](repeating: 0, count: height * width * channels)
@@ -72,7 +95,7 @@ public struct DoGFilter: Sendable {
                     var a = 0.0, b = 0.0
                     for k in 0..<size {
                         let xx = min(max(x + k - r, 0), width - 1)
-                        let v = Double(image[(y * width + xx) * channels + c]) / 255.0
+                        let v = image[(y * width + xx) * channels + c]
                         a += center[k] * v
                         b += surround[k] * v
                     }

@@ -15,6 +15,8 @@ public struct ExperimentConfig: Sendable {
         public var size: Int
         public var sigmaCenter: Double
         public var sigmaSurround: Double
+        /// Colour-opponent planes (luminance, red/green, yellow/blue) instead of one DoG per channel.
+        public var opponent: Bool = false
     }
     public struct Layer: Sendable {
         public var spec: LayerSpec
@@ -29,6 +31,8 @@ public struct ExperimentConfig: Sendable {
         public var everyLayer: Bool
     }
     public struct SpiNNaker: Sendable {
+        /// Off for networks no described machine can hold yet (multi-board machines: issue 5).
+        public var enabled: Bool = true
         public var machine: String
         public var neuronsPerCore: Int
     }
@@ -80,9 +84,10 @@ public struct ExperimentConfig: Sendable {
 
         let p = try r.object("preprocess", required: false)
         let g = try p?.object("dog", required: false)
-        let dog = DoG(size: try g?.int("size", default: 7, min: 1, max: 63) ?? 7,
+        var dog = DoG(size: try g?.int("size", default: 7, min: 1, max: 63) ?? 7,
                       sigmaCenter: try g?.double("sigma_center", default: 1, min: 0, max: 1000, openMin: true) ?? 1,
                       sigmaSurround: try g?.double("sigma_surround", default: 4, min: 0, max: 1000, openMin: true) ?? 4)
+        dog.opponent = (try g?.string("colour", default: "per_channel", oneOf: ["per_channel", "opponent"]) ?? "per_channel") == "opponent"
         if let g {
             if dog.size % 2 == 0 { throw g.fail("size", "must be odd (the kernel is centred on a pixel), got \(dog.size)") }
             if dog.sigmaCenter >= dog.sigmaSurround {
@@ -174,9 +179,10 @@ public struct ExperimentConfig: Sendable {
                               everyLayer: (try ro?.string("layers", default: "all", oneOf: ["all", "last"]) ?? "all") == "all")
         try ro?.rejectUnknownKeys()
         let sp = try r.object("spinnaker", required: false)
-        let spinn = SpiNNaker(machine: try sp?.string("machine", default: "cluster-configs/machines/spinn5.json")
+        var spinn = SpiNNaker(machine: try sp?.string("machine", default: "cluster-configs/machines/spinn5.json")
                                   ?? "cluster-configs/machines/spinn5.json",
                               neuronsPerCore: try sp?.int("neurons_per_core", default: 256, min: 1, max: 2048) ?? 256)
+        spinn.enabled = try sp?.bool("enabled", default: true) ?? true
         try sp?.rejectUnknownKeys()
         try r.rejectUnknownKeys()
 
@@ -246,11 +252,12 @@ public struct ExperimentConfig: Sendable {
         if let t = dataset.trainLimit { ds["train_limit"] = t }
         if let t = dataset.testLimit { ds["test_limit"] = t }
         return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": ds,
-                "preprocess": ["dog": ["size": dog.size, "sigma_center": dog.sigmaCenter, "sigma_surround": dog.sigmaSurround]],
+                "preprocess": ["dog": ["size": dog.size, "sigma_center": dog.sigmaCenter, "sigma_surround": dog.sigmaSurround,
+                                        "colour": dog.opponent ? "opponent" : "per_channel"]],
                 "layers": layerList,
                 "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon, "solver": readout.solver,
                             "layers": readout.everyLayer ? "all" : "last"],
-                "spinnaker": ["machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
+                "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
     }
 }
 

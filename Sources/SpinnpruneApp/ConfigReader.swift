@@ -61,11 +61,11 @@ struct ConfigReader {
 
     /// Every key any part of a config may hold, for telling a typo from a key of another section.
     static let knownKeys = ["name", "seed", "timesteps", "batch_size", "dataset", "format", "path", "train_limit", "test_limit",
-                            "preprocess", "dog", "size", "sigma_center", "sigma_surround", "layers", "type", "kernel", "stride",
+                            "preprocess", "dog", "size", "sigma_center", "sigma_surround", "colour", "layers", "type", "kernel", "stride",
                             "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
                             "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
                             "start_epoch", "end_epoch", "ramp", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
-                            "spinnaker", "machine", "neurons_per_core"]
+                            "spinnaker", "enabled", "machine", "neurons_per_core"]
 
     private func raw(_ key: String) -> Any? {
         seen.keys.insert(key)

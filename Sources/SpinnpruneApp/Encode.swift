@@ -17,9 +17,13 @@ struct Encoder {
         images.pixels.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { o in
                 for (i, img) in share.enumerated() {
-                    filter.apply(image: UnsafeBufferPointer(rebasing: px[(img * inN)..<((img + 1) * inN)]),
-                                 height: images.height, width: images.width, channels: images.channels,
-                                 into: UnsafeMutableBufferPointer(rebasing: o[(i * outN)..<((i + 1) * outN)]))
+                    let image = UnsafeBufferPointer(rebasing: px[(img * inN)..<((img + 1) * inN)])
+                    let dst = UnsafeMutableBufferPointer(rebasing: o[(i * outN)..<((i + 1) * outN)])
+                    if dog.opponent {
+                        filter.applyOpponent(image: image, height: images.height, width: images.width, into: dst)
+                    } else {
+                        filter.apply(image: image, height: images.height, width: images.width, channels: images.channels, into: dst)
+                    }
                 }
             }
         }

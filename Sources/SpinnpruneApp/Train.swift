@@ -195,11 +195,15 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(["layers": model, "timesteps": config.timesteps], to: "model.json")
         lap("gather")
 
-        let mapping = plannedMapping
-        try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
-        record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
-                            "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
-        progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
+        if let mapping = plannedMapping, let machine {
+            try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
+            record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
+                                "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
+            progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
+        } else {
+            try? FileManager.default.removeItem(at: runDir.url("spinnaker"))
+            record.spinnaker = ["enabled": false]
+        }
         lap("spinnaker files")
 
         record.accuracy = ["train": lastRead["train"]!, "test": lastRead["test"]!, "layer": lastRead["layer"]!,
@@ -245,9 +249,10 @@ struct PreparedRun {
     var train: ImageSet
     var test: ImageSet
     var shapes: [Shape]
-    var machine: Machine
-    var mapping: NetworkMapping
-    var parts: (ExperimentConfig, ImageSet, ImageSet, [Shape], Machine, NetworkMapping) {
+    /// Both nil when `spinnaker.enabled` is false.
+    var machine: Machine?
+    var mapping: NetworkMapping?
+    var parts: (ExperimentConfig, ImageSet, ImageSet, [Shape], Machine?, NetworkMapping?) {
         (config, train, test, shapes, machine, mapping)
     }
 
@@ -281,11 +286,17 @@ struct PreparedRun {
             throw ConfigError(file: url.path, field: "dataset.path",
                               message: "train images are \(train.height)x\(train.width)x\(train.channels) but test images \(test.height)x\(test.width)x\(test.channels)")
         }
+        if config.dog.opponent && train.channels != 3 {
+            throw ConfigError(file: url.path, field: "preprocess.dog.colour",
+                              message: "\"opponent\" needs RGB images; the dataset has \(train.channels) channel(s)")
+        }
         let input = Shape(height: train.height, width: train.width, channels: train.channels * 2)
         shapes = try config.checkShapes(input: input, file: url.path)
         try PreparedRun.checkMemory(config: config, shapes: shapes, images: train.count + test.count, file: url.path)
+        guard config.spinnaker.enabled else { machine = nil; mapping = nil; return }
         let machinePath = config.spinnaker.machine
-        machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
+        let machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
+        self.machine = machine
         var network = [NetworkLayer(name: "input", width: input.width, height: input.height, channels: input.channels)]
         for (k, l) in config.layers.enumerated() {
             network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,

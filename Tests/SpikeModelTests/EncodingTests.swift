@@ -31,6 +31,25 @@ import Testing
         #expect(on(0, 0) == 0 && off(0, 0) == 0)   // out of the kernel's reach
     }
 
+    /// One pure-red pixel (255, 0, 0) in a black 5x5 image. Planes at that pixel: luminance 0.2126,
+    /// red/green 0.5 + 0.5 = 1 (0.5 elsewhere), yellow/blue 0.5 + 0.25 = 0.75 (0.5 elsewhere). Constant
+    /// offsets vanish under the DoG, so the on responses at the pixel are 0.2126, 0.5 and 0.25 times the
+    /// kernel centre 0.073379: 0.015600, 0.036690, 0.018345.
+    @Test func colourOpponentPlanesOnARedPixel() {
+        var img = [UInt8](repeating: 0, count: 75)
+        img[12 * 3] = 255
+        var out = [Float](repeating: -1, count: 150)
+        let f = DoGFilter(size: 3, sigmaCenter: 1, sigmaSurround: 2)
+        img.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { f.applyOpponent(image: i, height: 5, width: 5, into: $0) } }
+        let at = 12 * 6
+        #expect(abs(Double(out[at]) - 0.2126 * centre) < 1e-6 && out[at + 1] == 0)
+        #expect(abs(Double(out[at + 2]) - 0.5 * centre) < 1e-6 && out[at + 3] == 0)
+        #expect(abs(Double(out[at + 4]) - 0.25 * centre) < 1e-6 && out[at + 5] == 0)
+        // A corner neighbour sees the negative corner coefficient: an off response.
+        let corner6 = (1 * 5 + 1) * 6
+        #expect(abs(Double(out[corner6 + 3]) - 0.5 * 0.026753) < 2e-6)
+    }
+
     @Test func uniformImageGivesNoResponseEvenAtClampedBorders() {
         let img = [UInt8](repeating: 200, count: 16)
         var out = [Float](repeating: -1, count: 32)
