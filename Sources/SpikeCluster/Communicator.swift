@@ -57,7 +57,12 @@ public extension Communicator {
 
     /// Gathers variable-length arrays onto every rank, concatenated in rank order.
     func allgatherv<T: BitwiseCopyable>(_ local: [T]) -> [T] {
-        let counts = allgather(local.count)
+        allgatherv(local, counts: allgather(local.count))
+    }
+
+    /// As `allgatherv(_:)` when every rank already knows every rank's count (`counts[rank]` must be
+    /// `local.count`): one collective instead of two.
+    func allgatherv<T: BitwiseCopyable>(_ local: [T], counts: [Int]) -> [T] {
         let displs = exclusiveScan(counts)
         let total = counts.reduce(0, +)
         return [T](unsafeUninitializedCapacity: total) { buf, n in

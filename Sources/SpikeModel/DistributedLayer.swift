@@ -4,10 +4,11 @@ import SpikeCompression
 /// Moving a layer's parameters between the ranks' slices and the coordinator's whole-layer view.
 /// The whole layer is laid out `[k][map]` (synapse-major, global map index fastest).
 public extension ConvSlice {
-    /// Gathers a `[k][localMap]` array of every rank onto `root` as `[k][map]`.
+    /// Gathers a `[k][localMap]` array of every rank onto `root` as `[k][map]` (`k` rows: the
+    /// synapses of a map by default, 1 for per-map values such as thresholds).
     func gatherLayer<T: BitwiseCopyable>(_ local: [T], slices: MapSlices, comm: Communicator, root: Int = 0,
-                                         zero: T) -> [T] {
-        let k = synapsesPerMap
+                                         zero: T, rows: Int? = nil) -> [T] {
+        let k = rows ?? synapsesPerMap
         let counts = slices.counts.map { $0 * k }
         let displs = exclusiveScan(counts)
         var blocks = [T](repeating: zero, count: comm.rank == root ? k * spec.maps : 0)
@@ -54,14 +55,7 @@ public extension ConvSlice {
 
     /// Gathers every rank's thresholds onto `root` in map order.
     func gatherThresholds(slices: MapSlices, comm: Communicator, root: Int = 0) -> [Float] {
-        let counts = slices.counts, displs = exclusiveScan(counts)
-        var all = [Float](repeating: 0, count: comm.rank == root ? spec.maps : 0)
-        thresholds.withUnsafeBufferPointer { s in
-            all.withUnsafeMutableBufferPointer { r in
-                comm.gatherv(s, into: r, counts: counts, displacements: displs, root: root)
-            }
-        }
-        return all
+        gatherLayer(thresholds, slices: slices, comm: comm, root: root, zero: 0, rows: 1)
     }
 
     /// Progressive pruning step: the coordinator gathers the layer's kernels, extends the mask to

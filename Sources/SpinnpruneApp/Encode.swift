@@ -50,17 +50,7 @@ struct Encoder {
         for i in 0..<values.count {
             codes[i] = latencyStep(fitted.scale(values[i], feature: i % features), timesteps: timesteps)
         }
-        let all = comm.size > 1 ? allgatherShares(codes, shares: shares, per: features) : codes
+        let all = comm.size > 1 ? comm.allgatherv(codes, counts: shares.counts.map { $0 * features }) : codes
         return (SpikeDataset(shape: shape, count: images.count, times: all), fitted)
-    }
-
-    private func allgatherShares(_ local: [UInt8], shares: MapSlices, per: Int) -> [UInt8] {
-        let counts = shares.counts.map { $0 * per }
-        let displs = exclusiveScan(counts)
-        let total = shares.count * per
-        return [UInt8](unsafeUninitializedCapacity: total) { buf, n in
-            local.withUnsafeBufferPointer { comm.allgatherv($0, into: buf, counts: counts, displacements: displs) }
-            n = total
-        }
     }
 }

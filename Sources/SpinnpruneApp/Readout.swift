@@ -92,7 +92,7 @@ final class LayerFeatures {
     func gather(_ local: [Float], images: Int, comm: Communicator) -> [Float] {
         let g2 = cellsPerMap
         let counts = slices.counts.map { $0 * g2 * images }
-        let blocks = allgatherv(local, counts: counts, comm: comm)
+        let blocks = comm.allgatherv(local, counts: counts)
         var all = [Float](repeating: 0, count: images * dim)
         let displs = exclusiveScan(counts)
         for r in 0..<slices.ranks {

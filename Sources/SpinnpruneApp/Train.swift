@@ -354,16 +354,6 @@ extension Result {
     var isSuccess: Bool { if case .success = self { return true } else { return false } }
 }
 
-func allgatherv(_ local: [Float], counts: [Int], comm: Communicator) -> [Float] {
-    var out = [Float](repeating: 0, count: counts.reduce(0, +))
-    local.withUnsafeBufferPointer { s in
-        out.withUnsafeMutableBufferPointer { r in
-            comm.allgatherv(s, into: r, counts: counts, displacements: exclusiveScan(counts))
-        }
-    }
-    return out
-}
-
 /// This process's peak resident memory (VmHWM), in KiB; 0 where /proc is unavailable.
 func peakResidentKiB() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
