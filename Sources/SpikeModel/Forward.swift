@@ -229,38 +229,32 @@ final class StageKernel {
     }
 }
 
+/// What the spike exchange cost: collectives called and bytes gathered.
 public struct ForwardStats: Sendable {
-    public var images: Int = 0
     public var exchanges: Int = 0
     public var bytesExchanged: Int = 0
-    public var seconds: Double = 0
     public init() {}
 }
 
 /// Runs a frozen stage over a dataset in batches. Each rank simulates its maps for every image of
-/// the batch; then, for `exchange == true`, every timestep's spikes of the whole batch are
-/// allgathered in one collective per timestep, so every rank holds the whole layer output.
-///
-/// With `exchange == false` nothing is exchanged: `consume(firstImage, images, times)` receives each
-/// batch's spike times of this rank's maps only (`[image][y][x][localMap]`) and nothing is kept.
-/// `inspectConv(image, times)` sees every image's convolution output (before pooling) on the slice.
+/// the batch; `inspectConv(image, times)` sees each image's convolution output (before pooling) on
+/// the rank's slice, `[y][x][localMap]`. With `exchange == true`, every timestep's spikes of the
+/// whole batch are then allgathered in one collective per timestep and the full stage output of
+/// every image is returned on every rank; with `exchange == false` nothing is kept or exchanged.
 @discardableResult
 public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batchSize: Int,
                      exchange: Bool, comm: Communicator, stats: inout ForwardStats,
-                     consume: (Int, Int, UnsafeBufferPointer<UInt8>) -> Void = { _, _, _ in },
                      inspectConv: ((Int, UnsafeBufferPointer<UInt8>) -> Void)? = nil,
                      progress: (Int) -> Void = { _ in }) -> SpikeDataset? {
-    let start = monotonicSeconds()
     let T = timesteps, inN = data.shape.count
     let outShape = stage.outputShape, per = outShape.count
     let m = stage.conv.localMaps, cout = outShape.channels, firstMap = stage.conv.maps.lowerBound
     let cells = outShape.height * outShape.width
-    let sliceN = cells * m
+    let convCells = stage.conv.output.height * stage.conv.output.width
     // Exchanged events are Int32 (image-in-batch, neuron) indices: keep a batch under 2^31 of them.
     let batch = max(1, min(batchSize, data.count, Int(Int32.max) / max(per, 1)))
     let kernel = StageKernel(stage: stage, timesteps: T)
-    // Full output: the whole dataset, every rank; slice output: one batch at a time.
-    var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : batch * sliceN)
+    var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : 0)
     var stepEvents = [[Int32]](repeating: [], count: T)
     var batchKeys: [UInt64] = []
 
@@ -271,7 +265,6 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
         // With inference-time inhibition, each cell's winner is agreed over the ranks for the whole
         // batch in one collective before any output exists.
         if kernel.inhibit {
-            let convCells = stage.conv.output.height * stage.conv.output.width
             if batchKeys.count < nb * convCells { batchKeys = [UInt64](repeating: .max, count: nb * convCells) }
             for i in 0..<nb {
                 data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
@@ -286,23 +279,17 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
         }
         for i in 0..<nb {
             if kernel.inhibit {
-                let convCells = stage.conv.output.height * stage.conv.output.width
                 batchKeys.withUnsafeBufferPointer { kernel.applyWinners($0.baseAddress! + i * convCells) }
             } else {
                 data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
             }
             inspectConv?(b0 + i, UnsafeBufferPointer(kernel.convTimes))
+            guard exchange else { continue }
+            // This rank's spikes of the image, as global neuron indices, by step.
             let o = kernel.output
-            if exchange {
-                // This rank's spikes of the image, as global neuron indices, by step.
-                for cell in 0..<cells {
-                    for j in 0..<m where o[cell * m + j] != noSpike {
-                        stepEvents[Int(o[cell * m + j])].append(Int32(i * per + cell * cout + firstMap + j))
-                    }
-                }
-            } else {
-                outTimes.withUnsafeMutableBufferPointer { dst in
-                    (dst.baseAddress! + i * sliceN).update(from: o.baseAddress!, count: sliceN)
+            for cell in 0..<cells {
+                for j in 0..<m where o[cell * m + j] != noSpike {
+                    stepEvents[Int(o[cell * m + j])].append(Int32(i * per + cell * cout + firstMap + j))
                 }
             }
         }
@@ -321,13 +308,9 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
                     }
                 }
             }
-        } else {
-            outTimes.withUnsafeBufferPointer { consume(b0, nb, UnsafeBufferPointer(rebasing: $0[0..<(nb * sliceN)])) }
         }
         b0 += nb
-        stats.images += nb
         progress(b0)
     }
-    stats.seconds += monotonicSeconds() - start
     return exchange ? SpikeDataset(shape: outShape, count: data.count, times: outTimes) : nil
 }

@@ -30,7 +30,7 @@ import SpikeCompression
         var stats = ForwardStats()
         var got: [UInt8] = []
         let out = runStage(Stage(conv: conv(), pools: pools), on: input, timesteps: 4, batchSize: 8, exchange: exchange,
-                           comm: LocalCommunicator(), stats: &stats, consume: { _, _, t in got = Array(t) })
+                           comm: LocalCommunicator(), stats: &stats, inspectConv: { _, t in got = Array(t) })
         return out?.times ?? got
     }
 
