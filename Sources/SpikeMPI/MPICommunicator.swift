@@ -107,11 +107,11 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) {
-        MPI_Allreduce(cmpi_in_place(), values.baseAddress, Int32(values.count), cmpi_double(), cmpi_op_sum(), comm)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, counts32(values.count), cmpi_double(), cmpi_op_sum(), comm)
     }
 
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) {
-        MPI_Allreduce(cmpi_in_place(), values.baseAddress, Int32(values.count), cmpi_double(), cmpi_op_max(), comm)
+        MPI_Allreduce(cmpi_in_place(), values.baseAddress, counts32(values.count), cmpi_double(), cmpi_op_max(), comm)
     }
 
     public func abort(_ reason: String, code: Int32) -> Never {

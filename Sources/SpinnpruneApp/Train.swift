@@ -24,6 +24,15 @@ struct Progress {
     }
 }
 
+/// One conv layer's readout.
+struct LayerScore {
+    var layer: String
+    var train: Double
+    var test: Double
+    var features: Int
+    var json: [String: Any] { ["layer": layer, "train": train, "test": test, "features": features] }
+}
+
 /// What the coordinator records of a run (metrics.json).
 struct RunRecord {
     var timings: [(String, Double)] = []
@@ -75,7 +84,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     // rank turns its maps' conv output into readout features, and an SVM reads each layer out.
     var stages: [(stage: Stage, slices: MapSlices, pruning: PruningSchedule?)] = []
     var exchangeStats = ForwardStats()
-    var layerAccuracy: [[String: Any]] = []
+    var layerAccuracy: [LayerScore] = []
     var winnerAgreements = 0
     var epochRecords: [EpochRecord] = []
     var i = 0
@@ -150,14 +159,14 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                                          solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal, comm: comm)
             let trainAcc = svm.accuracy(features: features.train, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
             let testAcc = svm.accuracy(features: features.test, count: testImages.count, labels: testImages.labels.map(Int32.init))
-            layerAccuracy.append(["layer": spec.name, "train": trainAcc, "test": testAcc, "features": dim])
+            layerAccuracy.append(LayerScore(layer: spec.name, train: trainAcc, test: testAcc, features: dim))
             progress.say(String(format: "%@: test accuracy %.2f%% (train %.2f%%)", spec.name, testAcc * 100, trainAcc * 100))
             lap("svm \(spec.name)")
         }
         convIndex += 1
         i = j
     }
-    let best = layerAccuracy.max { ($0["test"] as! Double) < ($1["test"] as! Double) }!
+    let best = layerAccuracy.max { $0.test < $1.test }!
     let lastRead = layerAccuracy.last!
 
     // 6. Weights, masks, thresholds to the coordinator; compression per layer.
@@ -206,8 +215,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         }
         lap("spinnaker files")
 
-        record.accuracy = ["train": lastRead["train"]!, "test": lastRead["test"]!, "layer": lastRead["layer"]!,
-                           "best_layer": best["layer"]!, "best_test": best["test"]!, "layers": layerAccuracy]
+        record.accuracy = ["train": lastRead.train, "test": lastRead.test, "layer": lastRead.layer,
+                           "best_layer": best.layer, "best_test": best.test, "layers": layerAccuracy.map(\.json)]
         let overall = Double(totalPruned) / Double(max(totalWeights, 1))
         let metrics: [String: Any] = [
             "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
@@ -229,9 +238,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(metrics, to: "metrics.json")
         try runDir.commit()
         committed = true
-        let perLayer = layerAccuracy.map { String(format: "%@ %.2f%%", $0["layer"] as! String, ($0["test"] as! Double) * 100) }
+        let perLayer = layerAccuracy.map { String(format: "%@ %.2f%%", $0.layer, $0.test * 100) }
         progress.say(String(format: "test accuracy %.2f%% (train %.2f%%) at %@ [%@]; compression rate %.1f%% of %d conv weights",
-                            (lastRead["test"] as! Double) * 100, (lastRead["train"] as! Double) * 100, lastRead["layer"] as! String,
+                            lastRead.test * 100, lastRead.train * 100, lastRead.layer,
                             perLayer.joined(separator: ", "), overall * 100, totalWeights))
         progress.say("run directory: \(runDir.final.path)")
     }
