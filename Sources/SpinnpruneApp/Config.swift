@@ -29,6 +29,8 @@ public struct ExperimentConfig: Sendable {
         public var solver: String
         /// An SVM on every conv layer's output, or on the last one only.
         public var everyLayer: Bool
+        /// Write each read-out layer's scaled features to the run directory (for other classifiers).
+        public var saveFeatures: Bool = false
     }
     public struct SpiNNaker: Sendable {
         /// Off for networks no described machine can hold yet (multi-board machines: issue 5).
@@ -172,11 +174,12 @@ public struct ExperimentConfig: Sendable {
         }
 
         let ro = try r.object("readout", required: false)
-        let readout = Readout(grid: try ro?.int("grid", default: 2, min: 1, max: 64) ?? 2,
+        var readout = Readout(grid: try ro?.int("grid", default: 2, min: 1, max: 64) ?? 2,
                               C: try ro?.double("C", default: 1, min: 0, max: 1e6, openMin: true) ?? 1,
                               epsilon: try ro?.double("epsilon", default: 0.001, min: 0, openMin: true) ?? 0.001,
                               solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual", "hinge"]) ?? "primal",
                               everyLayer: (try ro?.string("layers", default: "all", oneOf: ["all", "last"]) ?? "all") == "all")
+        readout.saveFeatures = try ro?.bool("save_features", default: false) ?? false
         try ro?.rejectUnknownKeys()
         let sp = try r.object("spinnaker", required: false)
         var spinn = SpiNNaker(machine: try sp?.string("machine", default: "cluster-configs/machines/spinn5.json")
@@ -256,7 +259,8 @@ public struct ExperimentConfig: Sendable {
                                         "colour": dog.opponent ? "opponent" : "per_channel"]],
                 "layers": layerList,
                 "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon, "solver": readout.solver,
-                            "layers": readout.everyLayer ? "all" : "last"],
+                            "layers": readout.everyLayer ? "all" : "last",
+                            "save_features": readout.saveFeatures],
                 "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
     }
 }

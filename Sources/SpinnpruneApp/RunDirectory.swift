@@ -23,7 +23,11 @@ struct RunDirectory {
     func url(_ relative: String) -> URL { staging.appendingPathComponent(relative) }
 
     func write(_ data: Data, to relative: String) throws {
-        do { try data.write(to: url(relative), options: .atomic) } catch {
+        do {
+            try FileManager.default.createDirectory(at: url(relative).deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            try data.write(to: url(relative), options: .atomic)
+        } catch {
             throw RunError("cannot write \(url(relative).path): \(error.localizedDescription)")
         }
     }

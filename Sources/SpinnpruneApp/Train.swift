@@ -152,6 +152,14 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             let scaler = MinMaxScaler.fit(features.train, count: trainImages.count, dim: dim)
             scaler.transform(&features.train, count: trainImages.count)
             scaler.transform(&features.test, count: testImages.count)
+            try agreeOrFail(Result {
+                guard config.readout.saveFeatures, let runDir else { return }
+                // [image][map][cell] float32, scaled to [0, 1] on the train set; labels as bytes.
+                try runDir.writeFloats(features.train, to: "features/\(spec.name).train.f32")
+                try runDir.writeFloats(features.test, to: "features/\(spec.name).test.f32")
+                try runDir.write(Data(trainImages.labels.map { UInt8(truncatingIfNeeded: $0) }), to: "features/train.labels.u8")
+                try runDir.write(Data(testImages.labels.map { UInt8(truncatingIfNeeded: $0) }), to: "features/test.labels.u8")
+            }, comm: comm)
             progress.say("\(spec.name): svm on \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, classes shared over \(comm.size) rank(s)")
             let svm = try trainOneVsRest(features: features.train, count: trainImages.count, dim: dim,
                                          labels: trainImages.labels.map(Int32.init), C: config.readout.C,
