@@ -1,15 +1,19 @@
 import Foundation
+import SpikeData
 import SpikeModel
 import SpikeCompression
 
 /// One experiment, as read from `configs/*.json` and validated. See docs/CONFIG.md.
 public struct ExperimentConfig: Sendable {
     public struct Dataset: Sendable {
-        /// `idx` (MNIST, Fashion-MNIST), `cifar10` or `stl10` (their official binary versions).
+        /// `idx` (MNIST, Fashion-MNIST), `cifar10` or `stl10` (their official binary versions), or
+        /// `caltech` (folders of JPEG files).
         public var format: String
         public var path: String
         public var trainLimit: Int?
         public var testLimit: Int?
+        /// The folders, split and image size of a `caltech` data set.
+        public var caltech: CaltechDataset.Options?
     }
     public struct DoG: Sendable {
         public var size: Int
@@ -29,6 +33,9 @@ public struct ExperimentConfig: Sendable {
         public var solver: String
         /// An SVM on every conv layer's output, or on the last one only.
         public var everyLayer: Bool
+        /// One binary SVM per pair of classes, voting (libsvm's scheme, the reference's), or one per class.
+        public enum Multiclass: String, Sendable { case oneVsOne = "ovo", oneVsRest = "ovr" }
+        public var multiclass: Multiclass = .oneVsOne
         /// Write each read-out layer's scaled features to the run directory (for other classifiers).
         public var saveFeatures: Bool = false
     }
@@ -43,6 +50,8 @@ public struct ExperimentConfig: Sendable {
     public var seed: UInt64
     public var dataset: Dataset
     public var dog: DoG
+    /// Patch whitening instead of the DoG (`preprocess.whitening`).
+    public var whitening: Whitening?
     public var timesteps: Int
     public var layers: [Layer]
     public var readout: Readout
@@ -79,9 +88,10 @@ public struct ExperimentConfig: Sendable {
         let batch = try r.int("batch_size", default: 256, min: 1, max: 1 << 20)
 
         let d = try r.object("dataset")!
-        let format = try d.string("format", default: "idx", oneOf: ["idx", "cifar10", "stl10"])
-        let dataset = Dataset(format: format, path: try d.string("path"), trainLimit: try d.optionalInt("train_limit", min: 1),
+        let format = try d.string("format", default: "idx", oneOf: ["idx", "cifar10", "stl10", "caltech"])
+        var dataset = Dataset(format: format, path: try d.string("path"), trainLimit: try d.optionalInt("train_limit", min: 1),
                               testLimit: try d.optionalInt("test_limit", min: 1))
+        dataset.caltech = try readCaltech(d, format: format, seed: UInt64(seed))
         try d.rejectUnknownKeys()
 
         let p = try r.object("preprocess", required: false)
@@ -97,6 +107,7 @@ public struct ExperimentConfig: Sendable {
             }
             try g.rejectUnknownKeys()
         }
+        let whitening = try readWhitening(p, dog: g)
         try p?.rejectUnknownKeys()
 
         var layers: [Layer] = []
@@ -179,6 +190,7 @@ public struct ExperimentConfig: Sendable {
                               epsilon: try ro?.double("epsilon", default: 0.001, min: 0, openMin: true) ?? 0.001,
                               solver: try ro?.string("solver", default: "primal", oneOf: ["primal", "dual", "hinge"]) ?? "primal",
                               everyLayer: (try ro?.string("layers", default: "all", oneOf: ["all", "last"]) ?? "all") == "all")
+        readout.multiclass = Readout.Multiclass(rawValue: try ro?.string("multiclass", default: "ovo", oneOf: ["ovo", "ovr"]) ?? "ovo")!
         readout.saveFeatures = try ro?.bool("save_features", default: false) ?? false
         try ro?.rejectUnknownKeys()
         let sp = try r.object("spinnaker", required: false)
@@ -192,12 +204,14 @@ public struct ExperimentConfig: Sendable {
         var config = ExperimentConfig(name: name, seed: UInt64(seed), dataset: dataset, dog: dog, timesteps: timesteps,
                                       layers: layers, readout: readout, spinnaker: spinn, batchSize: batch,
                                       resolvedJSON: JSONBox([:]))
+        config.whitening = whitening
         config.resolvedJSON = JSONBox(config.makeResolved())
         return config
     }
 
     /// Checks the layer stack against the input: every layer must produce at least a 1x1 map.
     public func checkShapes(input: Shape, file: String) throws -> [Shape] {
+        try checkInput(input, file: file)
         var shapes = [input]
         var s = input
         for (i, l) in layers.enumerated() {
@@ -251,16 +265,13 @@ public struct ExperimentConfig: Sendable {
                 layerList.append(o)
             }
         }
-        var ds: [String: Any] = ["format": dataset.format, "path": dataset.path]
-        if let t = dataset.trainLimit { ds["train_limit"] = t }
-        if let t = dataset.testLimit { ds["test_limit"] = t }
-        return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": ds,
-                "preprocess": ["dog": ["size": dog.size, "sigma_center": dog.sigmaCenter, "sigma_surround": dog.sigmaSurround,
-                                        "colour": dog.opponent ? "opponent" : "per_channel"]],
+        return ["name": name, "seed": Int(seed), "timesteps": timesteps, "batch_size": batchSize, "dataset": resolvedDataset,
+                "preprocess": resolvedPreprocess,
                 "layers": layerList,
                 "readout": ["grid": readout.grid, "C": readout.C, "epsilon": readout.epsilon, "solver": readout.solver,
                             "layers": readout.everyLayer ? "all" : "last",
-                            "save_features": readout.saveFeatures],
+                            "save_features": readout.saveFeatures,
+                            "multiclass": readout.multiclass.rawValue],
                 "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
     }
 }

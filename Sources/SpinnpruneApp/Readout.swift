@@ -48,6 +48,56 @@ func trainOneVsRest(features: [Float], count: Int, dim: Int, labels: [Int32], C:
     return LinearSVM(dim: dim, labels: classes, weights: weights)
 }
 
+/// One-vs-one linear SVM (libsvm's multi-class scheme, the reference's readout) with the pairs
+/// shared out over the ranks: rank r trains pairs r, r + N, ... (each exactly as it would alone),
+/// then every rank gets every pair's weights. The model does not depend on the number of ranks.
+/// Every rank must hold the same (scaled) training features.
+func trainOneVsOne(features: [Float], count: Int, dim: Int, labels: [Int32], C: Double, epsilon: Double,
+                   solver: LinearSVM.Solver, comm: Communicator) throws -> OneVsOneSVM {
+    let classes = Array(Set(labels)).sorted()
+    guard classes.count >= 2 else { throw LinearSVMError.invalidInput("one class only (\(classes))") }
+    let pairs = OneVsOneSVM.pairs(classCount: classes.count)
+    let width = dim + 1
+    var mine: [Double] = []
+    var failure: Error?
+    for p in stride(from: comm.rank, to: pairs.count, by: comm.size) {
+        do {
+            mine += try OneVsOneSVM.trainPair(pairs[p], classes: classes, features: features, count: count,
+                                              dim: dim, labels: labels, C: C, epsilon: epsilon, solver: solver)
+        } catch {
+            failure = error
+            mine += [Double](repeating: 0, count: width)
+        }
+    }
+    let ok = comm.allgather(UInt8(failure == nil ? 1 : 0))
+    if let failure { throw failure }
+    if ok.contains(0) { throw SilentFailure(rank: ok.firstIndex(of: 0)!) }
+    let gathered = comm.allgatherv(mine)
+    var byPair = [[Double]](repeating: [], count: pairs.count)
+    var at = 0
+    for r in 0..<comm.size {
+        for p in stride(from: r, to: pairs.count, by: comm.size) {
+            byPair[p] = Array(gathered[at..<(at + width)])
+            at += width
+        }
+    }
+    return OneVsOneSVM(dim: dim, classes: classes, pairWeights: byPair)
+}
+
+/// The readout's multi-class SVM as the config asks for it.
+func trainReadout(_ readout: ExperimentConfig.Readout, features: [Float], count: Int, dim: Int,
+                  labels: [Int32], comm: Communicator) throws -> any FeatureClassifier {
+    let solver = LinearSVM.Solver(rawValue: readout.solver) ?? .primal
+    switch readout.multiclass {
+    case .oneVsOne:
+        return try trainOneVsOne(features: features, count: count, dim: dim, labels: labels, C: readout.C,
+                                 epsilon: readout.epsilon, solver: solver, comm: comm)
+    case .oneVsRest:
+        return try trainOneVsRest(features: features, count: count, dim: dim, labels: labels, C: readout.C,
+                                  epsilon: readout.epsilon, solver: solver, comm: comm)
+    }
+}
+
 /// Readout features of one conv layer: each rank sums its maps' feature grid image by image while
 /// the data goes through the layer, then the ranks' blocks are allgathered and interleaved to
 /// `[image][map][cell]`.

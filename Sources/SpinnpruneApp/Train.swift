@@ -72,11 +72,11 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
 
 
     // 2. Encoding.
-    let encoder = Encoder(dog: config.dog, timesteps: config.timesteps, comm: comm)
+    let encoder = Encoder(config: config, comm: comm)
     var (trainData, range) = encoder.encode(trainImages, range: nil)
     var (testData, _) = encoder.encode(testImages, range: range)
     _ = range
-    progress.say("encoded: DoG \(config.dog.size)/\(config.dog.sigmaCenter)/\(config.dog.sigmaSurround) on/off, input \(trainData.shape)")
+    progress.say("encoded: \(encoder.summary), input \(trainData.shape)")
     lap("encode")
 
     // 3. Layers, greedy: train a convolution (with its pruning schedule), freeze it, push the data
@@ -160,11 +160,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                 try runDir.write(Data(trainImages.labels.map { UInt8(truncatingIfNeeded: $0) }), to: "features/train.labels.u8")
                 try runDir.write(Data(testImages.labels.map { UInt8(truncatingIfNeeded: $0) }), to: "features/test.labels.u8")
             }, comm: comm)
-            progress.say("\(spec.name): svm on \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, classes shared over \(comm.size) rank(s)")
-            let svm = try trainOneVsRest(features: features.train, count: trainImages.count, dim: dim,
-                                         labels: trainImages.labels.map(Int32.init), C: config.readout.C,
-                                         epsilon: config.readout.epsilon,
-                                         solver: LinearSVM.Solver(rawValue: config.readout.solver) ?? .primal, comm: comm)
+            progress.say("\(spec.name): svm on \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, \(config.readout.multiclass == .oneVsOne ? "one-vs-one" : "one-vs-rest"), shared over \(comm.size) rank(s)")
+            let svm = try trainReadout(config.readout, features: features.train, count: trainImages.count, dim: dim,
+                                       labels: trainImages.labels.map(Int32.init), comm: comm)
             let trainAcc = svm.accuracy(features: features.train, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
             let testAcc = svm.accuracy(features: features.test, count: testImages.count, labels: testImages.labels.map(Int32.init))
             layerAccuracy.append(LayerScore(layer: spec.name, train: trainAcc, test: testAcc, features: dim))
@@ -290,10 +288,12 @@ struct PreparedRun {
         let dir = URL(fileURLWithPath: config.dataset.path)
         let limits = (config.dataset.trainLimit, config.dataset.testLimit)
         let format = config.dataset.format
+        let dataset = config.dataset
         func load(_ split: IDXDataset.Split, _ limit: Int?) throws -> ImageSet {
             switch format {
             case "cifar10": try CIFAR10Dataset.load(directory: dir, split: split, limit: limit)
             case "stl10": try STL10Dataset.load(directory: dir, split: split, limit: limit)
+            case "caltech": try dataset.loadCaltech(split, limit: limit)
             default: try IDXDataset.load(directory: dir, split: split, limit: limit)
             }
         }
