@@ -17,10 +17,12 @@ let package = Package(
                        providers: [.apt(["liblinear-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
 
         .target(name: "SpikeCluster"),
         .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeCluster"]),
-        .target(name: "SpikeData", dependencies: ["CZlib"]),
+        .target(name: "SpikeData", dependencies: ["CZlib", "CJPEG"]),
         .target(name: "SpikeCompression"),
         .target(name: "SpikeModel", dependencies: ["SpikeCluster", "SpikeCompression"]),
         .target(name: "SpikeReadout", dependencies: ["CLinear"]),

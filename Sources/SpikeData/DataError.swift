@@ -25,6 +25,14 @@ public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
     /// A label is not a class index 0..<classCount.
     case labelOutOfRange(path: String, index: Int, value: UInt8, classCount: Int)
+    /// None of the candidate directories of a data set exists.
+    case missingDirectory(candidates: [String])
+    /// A directory holds none of the files it should (e.g. no `*.jpg` in a category folder).
+    case emptyDirectory(path: String, expected: String)
+    /// An image file does not decode (corrupt, truncated, or not an image of the expected format).
+    case corruptImage(path: String, reason: String)
+    /// A directory holds fewer images than a split needs.
+    case tooFewImages(path: String, found: Int, needed: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -54,6 +62,15 @@ public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
             return "count mismatch: \(imagesPath) holds \(images) images but \(labelsPath) holds \(labels) labels"
         case let .labelOutOfRange(path, index, value, classCount):
             return "\(path): label \(value) at index \(index) is out of range 0..<\(classCount)"
+        case let .missingDirectory(candidates):
+            return candidates.count == 1 ? "\(candidates[0]): no such directory"
+                : "no such directory: neither \(candidates.joined(separator: " nor ")) exists"
+        case let .emptyDirectory(path, expected):
+            return "\(path): holds no \(expected)"
+        case let .corruptImage(path, reason):
+            return "\(path): not a decodable image: \(reason)"
+        case let .tooFewImages(path, found, needed, reason):
+            return "\(path): \(found) image\(found == 1 ? "" : "s"), at least \(needed) needed (\(reason))"
         }
     }
 }

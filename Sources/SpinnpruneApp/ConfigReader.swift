@@ -65,7 +65,8 @@ struct ConfigReader {
                             "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
                             "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
                             "start_epoch", "end_epoch", "ramp", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
-                            "spinnaker", "enabled", "machine", "neurons_per_core"]
+                            "spinnaker", "enabled", "machine", "neurons_per_core", "categories", "split", "train_per_category",
+                            "grey", "width", "height", "whitening", "patch_size", "keep", "max_patches"]
 
     private func raw(_ key: String) -> Any? {
         seen.keys.insert(key)
@@ -115,6 +116,18 @@ struct ConfigReader {
         if let lo, openMin ? x <= lo : x < lo { throw fail(key, "must be \(openMin ? ">" : ">=") \(lo), got \(x)") }
         if let hi, openMax ? x >= hi : x > hi { throw fail(key, "must be \(openMax ? "<" : "<=") \(hi), got \(x)") }
         return x
+    }
+
+    /// A list of strings, each non-empty.
+    func strings(_ key: String, default d: [String]) throws -> [String] {
+        guard let v = raw(key) else { return d }
+        guard let a = v as? [Any] else { throw fail(key, "expected a list of strings, got \(show(v))") }
+        return try a.enumerated().map { i, e in
+            guard let s = e as? String, !s.isEmpty else {
+                throw ConfigError(file: file, field: "\(field(key))[\(i)]", message: "expected a non-empty string, got \(show(e))")
+            }
+            return s
+        }
     }
 
     func bool(_ key: String, default d: Bool) throws -> Bool {
