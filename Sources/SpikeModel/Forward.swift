@@ -13,14 +13,20 @@ public struct Stage {
     }
 }
 
-/// Spike times of one image through a stage, on a rank's slice of maps.
+/// Spike times of a few images through a stage, on a rank's slice of maps.
 ///
-/// Without inference-time inhibition every output neuron is independent, so each output cell is
-/// simulated on its own: the spiking inputs of its receptive field are put in time order (then
-/// synapse order, which is also input-index order: the order of an event-driven simulation), and
-/// eight maps at a time integrate them in one SIMD register, checking thresholds at every step
-/// boundary. Potentials never leave registers; the kernel (k*k*c_in rows) stays in L1.
-final class StageKernel {
+/// Without inference-time inhibition every output neuron is independent, so each output cell of
+/// each image (a "job") is simulated on its own: the spiking inputs of its receptive field are put
+/// in time order (then synapse order, which is also input-index order: the order of an event-driven
+/// simulation), and 32 (or 8) maps at a time integrate them in SIMD registers, checking thresholds at
+/// every step boundary. Potentials never leave registers.
+///
+/// Weights are `[synapse][map]`. When they fit in L2 (conv layers) the jobs run one by one over all
+/// maps. When they do not (an fc layer of 4096 maps holds 32 MB), the maps are cut into blocks
+/// whose weights fit in L2 and the sorted inputs of many jobs (several images) are kept, so each
+/// block is read from memory once per group of images instead of once per image. Each lane adds the
+/// same weights in the same order either way: the output does not depend on the blocking.
+public final class StageKernel {
     let stage: Stage
     let m: Int
     let mPadded: Int
@@ -28,142 +34,261 @@ final class StageKernel {
     let weights: [Float]
     /// Thresholds, padded with +infinity (padding lanes never fire).
     let thresholds: [Float]
+    /// Images per `run`.
+    let capacity: Int
+    /// Output cells of the convolution per image.
+    let cells: Int
+    /// Conv output of each image slot, `[slot][y][x][localMap]`.
     let convTimes: UnsafeMutableBufferPointer<UInt8>
+    /// Pooled output of the last `pool(slot:)`, one image.
     var poolTimes: [UnsafeMutableBufferPointer<UInt8>]
-    // Per-cell scratch: the receptive field's spiking inputs sorted by (step, synapse).
-    let order: UnsafeMutablePointer<Int>
+    /// Maps integrated per pass over a group of jobs (all of them when the weights fit in L2).
+    let mapBlock: Int
+    /// Sorted receptive-field entries of the current group of jobs: weight-row byte offset and step.
+    let entryCapacity: Int
+    let entryOffsets: UnsafeMutablePointer<Int32>
+    let entrySteps: UnsafeMutablePointer<UInt8>
+    let jobStart: UnsafeMutablePointer<Int>
+    let jobLength: UnsafeMutablePointer<Int>
+    let jobCapacity: Int
+    // Per-job scratch for the counting sort.
+    let order: UnsafeMutablePointer<Int32>
     let steps: UnsafeMutablePointer<UInt8>
-    let sortedOrder: UnsafeMutablePointer<Int>
-    let sortedSteps: UnsafeMutablePointer<UInt8>
     let counts: UnsafeMutablePointer<Int32>
     let timesteps: Int
     let inhibit: Bool
-    /// With inhibition: this slice's candidate key per cell of the current image.
+    /// With inhibition: this slice's candidate key per cell of each image slot.
     let cellKeys: UnsafeMutablePointer<UInt64>
 
-    init(stage: Stage, timesteps: Int) {
+    /// L2 budget for one block of weights.
+    public static let weightBlockBytes = 256 << 10
+
+    init(stage: Stage, timesteps: Int, capacity: Int, weightBlockBytes: Int = StageKernel.weightBlockBytes) {
         self.stage = stage
         self.timesteps = timesteps
         let c = stage.conv
         m = c.localMaps
         mPadded = (m + 7) / 8 * 8
         let k = c.synapsesPerMap
-        var w = [Float](repeating: 0, count: k * mPadded)
-        for i in 0..<k { for j in 0..<m { w[i * mPadded + j] = c.weights[i * m + j] } }
-        weights = w
         thresholds = c.thresholds + [Float](repeating: .infinity, count: mPadded - m)
-        convTimes = .allocate(capacity: c.output.height * c.output.width * max(m, 1))
+        cells = c.output.height * c.output.width
+        inhibit = c.spec.inhibitInference
+        let fits = k * mPadded * 4 <= weightBlockBytes
+        // A block of whole 32-map groups (8 at the least) whose weights fit the budget.
+        let perBlock = weightBlockBytes / max(k * 4, 1)
+        let block = fits || inhibit ? max(mPadded, 8) : max(8, perBlock >= 32 ? perBlock / 32 * 32 : perBlock / 8 * 8)
+        mapBlock = block
+        // Each block of maps stored on its own, `[block][synapse][mapBlock]`: a block's rows are
+        // contiguous (prefetch and TLB friendly). With one block this is `[synapse][mPadded]`.
+        let blocks = (mPadded + block - 1) / block
+        var w = [Float](repeating: 0, count: blocks * k * block)
+        for i in 0..<k { for j in 0..<m { w[(j / block) * k * block + i * block + j % block] = c.weights[i * m + j] } }
+        weights = w
+        // Blocked: keep many jobs' sorted inputs (about 320 KB); otherwise one job at a time.
+        entryCapacity = fits || inhibit ? max(k, 1) : max(k, 1 << 16)
+        jobCapacity = fits || inhibit ? 1 : max(1, entryCapacity / max(k, 1))
+        self.capacity = max(1, capacity)
+        convTimes = .allocate(capacity: self.capacity * cells * max(m, 1))
         var shape = c.output
         poolTimes = []
         for p in stage.pools {
             shape = p.outputShape(shape)
             poolTimes.append(.allocate(capacity: shape.height * shape.width * max(m, 1)))
         }
-        order = .allocate(capacity: k)
-        steps = .allocate(capacity: k)
-        sortedOrder = .allocate(capacity: k)
-        sortedSteps = .allocate(capacity: k)
+        entryOffsets = .allocate(capacity: entryCapacity)
+        entrySteps = .allocate(capacity: entryCapacity)
+        jobStart = .allocate(capacity: jobCapacity)
+        jobLength = .allocate(capacity: jobCapacity)
+        order = .allocate(capacity: max(k, 1))
+        steps = .allocate(capacity: max(k, 1))
         counts = .allocate(capacity: timesteps + 1)
-        inhibit = c.spec.inhibitInference
-        cellKeys = .allocate(capacity: c.output.height * c.output.width)
+        cellKeys = .allocate(capacity: self.capacity * cells)
     }
 
     deinit {
         convTimes.deallocate()
         for p in poolTimes { p.deallocate() }
-        order.deallocate(); steps.deallocate(); counts.deallocate()
-        sortedOrder.deallocate(); sortedSteps.deallocate(); cellKeys.deallocate()
+        entryOffsets.deallocate(); entrySteps.deallocate(); jobStart.deallocate(); jobLength.deallocate()
+        order.deallocate(); steps.deallocate(); counts.deallocate(); cellKeys.deallocate()
     }
 
-    /// The stage output of one image (`[y][x][localMap]` steps or `noSpike`).
-    var output: UnsafeMutableBufferPointer<UInt8> { poolTimes.last ?? convTimes }
+    /// The stage output of the image last pooled (`[y][x][localMap]` steps or `noSpike`), or the conv
+    /// output of `slot` when the stage has no pooling.
+    func output(slot: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        poolTimes.last ?? conv(slot: slot)
+    }
 
-    func run(_ input: UnsafePointer<UInt8>) {
-        let c = stage.conv, spec = c.spec
-        let inShape = c.input, k = spec.kernel, cin = inShape.channels
-        let oh = c.output.height, ow = c.output.width, m = self.m, mp = mPadded
-        let T = timesteps
+    func conv(slot: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        UnsafeMutableBufferPointer(rebasing: convTimes[(slot * cells * m)..<((slot + 1) * cells * m)])
+    }
+
+    /// The convolution of `count <= capacity` images (`input + i * stride`) into slots 0..<count;
+    /// with inhibition, each cell's candidate key into `cellKeys` instead.
+    func run(_ input: UnsafePointer<UInt8>, stride inStride: Int, count: Int) {
+        precondition(count <= capacity)
         guard m > 0 else { return }
+        let total = count * cells
+        var next = 0
         weights.withUnsafeBufferPointer { wb in
         thresholds.withUnsafeBufferPointer { thb in
             let w = UnsafeRawPointer(wb.baseAddress!), th = UnsafeRawPointer(thb.baseAddress!)
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    // Receptive field, counting-sorted by step; synapse order kept within a step.
-                    let y0 = oy * spec.stride - spec.pad, x0 = ox * spec.stride - spec.pad
-                    var n = 0
-                    for s in 0...T { counts[s] = 0 }
-                    for ky in 0..<k {
-                        let y = y0 + ky
-                        if y < 0 || y >= inShape.height { continue }
-                        for kx in 0..<k {
-                            let x = x0 + kx
-                            if x < 0 || x >= inShape.width { continue }
-                            let src = input + (y * inShape.width + x) * cin
-                            let syn = (ky * k + kx) * cin
-                            for ch in 0..<cin where src[ch] != noSpike {
-                                // Byte offset of the synapse's weight row.
-                                steps[n] = src[ch]; order[n] = (syn + ch) * mp * 4; n += 1
-                                counts[Int(src[ch]) + 1] += 1
+            while next < total {
+                // A group of jobs whose sorted inputs fit the entry buffer.
+                var jobs = 0, used = 0
+                while next + jobs < total && jobs < jobCapacity && used + stage.conv.synapsesPerMap <= entryCapacity {
+                    let job = next + jobs
+                    let n = gather(input + (job / cells) * inStride, cell: job % cells, at: used)
+                    jobStart[jobs] = used; jobLength[jobs] = n
+                    used += n; jobs += 1
+                }
+                if inhibit {
+                    cellKeys[next] = firstWinner(start: 0, n: jobLength[0], w: w, th: th).key
+                } else {
+                    for block in Swift.stride(from: 0, to: mPadded, by: mapBlock) {
+                        let blockEnd = min(block + mapBlock, mPadded)
+                        let blockWeights = w + block * stage.conv.synapsesPerMap * 4
+                        for j in 0..<jobs {
+                            let out = convTimes.baseAddress! + (next + j) * m
+                            var map = block
+                            while map + 32 <= blockEnd {
+                                integrate32(job: j, map: map, w: blockWeights + (map - block) * 4, th: th, out: out)
+                                map += 32
+                            }
+                            while map < blockEnd {
+                                integrate8(job: j, map: map, w: blockWeights + (map - block) * 4, th: th, out: out)
+                                map += 8
                             }
                         }
-                    }
-                    for s in 0..<T { counts[s + 1] += counts[s] }   // counts[s] = start of step s
-                    sortByStep(n: n)
-                    let cell = (oy * ow + ox) * m
-                    if inhibit {
-                        cellKeys[oy * ow + ox] = firstWinner(n: n, w: w, th: th).key
-                        continue
-                    }
-                    for block in stride(from: 0, to: mp, by: 8) {
-                        var p = SIMD8<Float>(repeating: 0)
-                        let thv = th.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
-                        let blockOffset = block * 4
-                        // Fire step per lane; noSpike (255) until the lane fires.
-                        var out = SIMD8<Int32>(repeating: Int32(noSpike))
-                        let unfired = SIMD8<Int32>(repeating: Int32(noSpike))
-                        var i = 0
-                        while i < n {
-                            let s = Int(sortedSteps[i])
-                            let end = Int(counts[s])   // end of step s after the sort (see sortByStep)
-                            while i < end {
-                                p += w.loadUnaligned(fromByteOffset: sortedOrder[i] + blockOffset, as: SIMD8<Float>.self)
-                                i += 1
-                            }
-                            let hit = (p .>= thv) .& (out .== unfired)
-                            if any(hit) {
-                                out.replace(with: Int32(s), where: hit)
-                                if !any(out .== unfired) { break }
-                            }
-                        }
-                        let lanes = min(8, m - block)
-                        for l in 0..<lanes { convTimes[cell + block + l] = UInt8(truncatingIfNeeded: out[l]) }
                     }
                 }
+                next += jobs
             }
         }}
-        if !inhibit { pool() }
+    }
+
+    /// The spiking inputs of one cell's receptive field, counting-sorted by step (synapse order kept
+    /// within a step), into the entry buffer at `at`. Returns how many.
+    private func gather(_ input: UnsafePointer<UInt8>, cell: Int, at: Int) -> Int {
+        let c = stage.conv, spec = c.spec
+        let inShape = c.input, k = spec.kernel, cin = inShape.channels, ow = c.output.width
+        let T = timesteps, rowBytes = mapBlock * 4
+        let y0 = (cell / ow) * spec.stride - spec.pad, x0 = (cell % ow) * spec.stride - spec.pad
+        var n = 0
+        for s in 0...T { counts[s] = 0 }
+        for ky in 0..<k {
+            let y = y0 + ky
+            if y < 0 || y >= inShape.height { continue }
+            for kx in 0..<k {
+                let x = x0 + kx
+                if x < 0 || x >= inShape.width { continue }
+                let src = input + (y * inShape.width + x) * cin
+                let syn = (ky * k + kx) * cin
+                for ch in 0..<cin where src[ch] != noSpike {
+                    steps[n] = src[ch]; order[n] = Int32(truncatingIfNeeded: (syn + ch) * rowBytes); n += 1
+                    counts[Int(src[ch]) + 1] += 1
+                }
+            }
+        }
+        for s in 0..<T { counts[s + 1] += counts[s] }   // counts[s] = start of step s
+        for i in 0..<n {
+            let s = Int(steps[i])
+            let to = at + Int(counts[s])
+            entryOffsets[to] = order[i]; entrySteps[to] = steps[i]
+            counts[s] += 1
+        }
+        return n
+    }
+
+    /// Fire steps of maps `map ..< map + 32` for job `j` (`w`: their weights in the first row of
+    /// their block; rows `mapBlock` floats apart): four 8-lane accumulators over the job's
+    /// entries in order; a lane fires at the first step boundary where its potential reaches its
+    /// threshold. (Plain SIMD8 values: wider generic SIMD types spill to the stack.)
+    @inline(__always)
+    private func integrate32(job j: Int, map: Int, w: UnsafeRawPointer, th: UnsafeRawPointer,
+                             out: UnsafeMutablePointer<UInt8>) {
+        typealias F = SIMD8<Float>
+        typealias I = SIMD8<Int32>
+        var p0 = F(), p1 = F(), p2 = F(), p3 = F()
+        let t0 = th.loadUnaligned(fromByteOffset: map * 4, as: F.self)
+        let t1 = th.loadUnaligned(fromByteOffset: map * 4 + 32, as: F.self)
+        let t2 = th.loadUnaligned(fromByteOffset: map * 4 + 64, as: F.self)
+        let t3 = th.loadUnaligned(fromByteOffset: map * 4 + 96, as: F.self)
+        let unfired = I(repeating: Int32(noSpike))
+        var o0 = unfired, o1 = unfired, o2 = unfired, o3 = unfired
+        let wb = w
+        var i = jobStart[j]
+        let end = i + jobLength[j]
+        while i < end {
+            let s = entrySteps[i]
+            repeat {
+                let row = wb + Int(entryOffsets[i])
+                p0 += row.loadUnaligned(fromByteOffset: 0, as: F.self)
+                p1 += row.loadUnaligned(fromByteOffset: 32, as: F.self)
+                p2 += row.loadUnaligned(fromByteOffset: 64, as: F.self)
+                p3 += row.loadUnaligned(fromByteOffset: 96, as: F.self)
+                i += 1
+            } while i < end && entrySteps[i] == s
+            let h0 = (p0 .>= t0) .& (o0 .== unfired), h1 = (p1 .>= t1) .& (o1 .== unfired)
+            let h2 = (p2 .>= t2) .& (o2 .== unfired), h3 = (p3 .>= t3) .& (o3 .== unfired)
+            if any(h0 .| h1 .| h2 .| h3) {
+                let step = Int32(s)
+                o0.replace(with: step, where: h0); o1.replace(with: step, where: h1)
+                o2.replace(with: step, where: h2); o3.replace(with: step, where: h3)
+                if !any((o0 .== unfired) .| (o1 .== unfired) .| (o2 .== unfired) .| (o3 .== unfired)) { break }
+            }
+        }
+        let lanes = m - map
+        for l in 0..<min(8, lanes) { out[map + l] = UInt8(truncatingIfNeeded: o0[l]) }
+        for l in 0..<max(0, min(8, lanes - 8)) { out[map + 8 + l] = UInt8(truncatingIfNeeded: o1[l]) }
+        for l in 0..<max(0, min(8, lanes - 16)) { out[map + 16 + l] = UInt8(truncatingIfNeeded: o2[l]) }
+        for l in 0..<max(0, min(8, lanes - 24)) { out[map + 24 + l] = UInt8(truncatingIfNeeded: o3[l]) }
+    }
+
+    /// The same for maps `map ..< map + 8`.
+    @inline(__always)
+    private func integrate8(job j: Int, map: Int, w: UnsafeRawPointer, th: UnsafeRawPointer,
+                            out: UnsafeMutablePointer<UInt8>) {
+        var p = SIMD8<Float>()
+        let t = th.loadUnaligned(fromByteOffset: map * 4, as: SIMD8<Float>.self)
+        let unfired = SIMD8<Int32>(repeating: Int32(noSpike))
+        var o = unfired
+        let wb = w
+        var i = jobStart[j]
+        let end = i + jobLength[j]
+        while i < end {
+            let s = entrySteps[i]
+            repeat {
+                p += (wb + Int(entryOffsets[i])).loadUnaligned(as: SIMD8<Float>.self)
+                i += 1
+            } while i < end && entrySteps[i] == s
+            let h = (p .>= t) .& (o .== unfired)
+            if any(h) {
+                o.replace(with: Int32(s), where: h)
+                if !any(o .== unfired) { break }
+            }
+        }
+        for l in 0..<min(8, m - map) { out[map + l] = UInt8(truncatingIfNeeded: o[l]) }
     }
 
     /// With inference-time lateral inhibition, the first neuron of a cell to fire silences the other
     /// maps there. Returns this slice's candidate for the current cell (earliest step, then largest
     /// potential, then lowest map), from the sorted receptive field; the global winner is agreed over
     /// the ranks afterwards (`applyWinners`).
-    private func firstWinner(n: Int, w: UnsafeRawPointer, th: UnsafeRawPointer) -> WinnerCandidate {
+    private func firstWinner(start: Int, n: Int, w: UnsafeRawPointer, th: UnsafeRawPointer) -> WinnerCandidate {
         var best = WinnerCandidate.none
         let firstMap = Int32(stage.conv.maps.lowerBound)
-        for block in stride(from: 0, to: mPadded, by: 8) {
+        let end = start + n
+        for block in Swift.stride(from: 0, to: mPadded, by: 8) {
             var p = SIMD8<Float>(repeating: 0)
             let thv = th.loadUnaligned(fromByteOffset: block * 4, as: SIMD8<Float>.self)
-            var i = 0
-            while i < n {
-                let s = Int(sortedSteps[i])
-                if s > Int(best.step) && best.step != .max { break }   // cannot beat the candidate
-                let end = Int(counts[s])
-                while i < end {
-                    p += w.loadUnaligned(fromByteOffset: sortedOrder[i] + block * 4, as: SIMD8<Float>.self)
+            var i = start
+            while i < end {
+                let s = entrySteps[i]
+                if best.step != .max && Int32(s) > best.step { break }   // cannot beat the candidate
+                repeat {
+                    p += w.loadUnaligned(fromByteOffset: Int(entryOffsets[i]) + block * 4, as: SIMD8<Float>.self)
                     i += 1
-                }
+                } while i < end && entrySteps[i] == s
                 let hit = p .>= thv
                 if any(hit) {
                     for l in 0..<8 where hit[l] {
@@ -177,32 +302,20 @@ final class StageKernel {
         return best
     }
 
-    /// Conv output from the agreed winners (one `WinnerCandidate.key` per cell), then pooling.
-    func applyWinners(_ keys: UnsafePointer<UInt64>) {
-        let cells = stage.conv.output.height * stage.conv.output.width, m = self.m
-        let maps = stage.conv.maps
-        for i in 0..<(cells * m) { convTimes[i] = noSpike }
+    /// Conv output of `slot` from the agreed winners (one `WinnerCandidate.key` per cell).
+    func applyWinners(_ keys: UnsafePointer<UInt64>, slot: Int) {
+        let m = self.m, maps = stage.conv.maps
+        let conv = self.conv(slot: slot)
+        for i in 0..<(cells * m) { conv[i] = noSpike }
         for cell in 0..<cells {
             let c = WinnerCandidate(key: keys[cell])
-            if c.step != .max, maps.contains(Int(c.map)) { convTimes[cell * m + Int(c.map) - maps.lowerBound] = UInt8(c.step) }
-        }
-        pool()
-    }
-
-    /// Stable counting sort of the `n` gathered inputs by step; afterwards `counts[s]` is the end
-    /// of step s's entries.
-    private func sortByStep(n: Int) {
-        for i in 0..<n {
-            let s = Int(steps[i])
-            let at = Int(counts[s])
-            sortedOrder[at] = order[i]; sortedSteps[at] = steps[i]
-            counts[s] += 1
+            if c.step != .max, maps.contains(Int(c.map)) { conv[cell * m + Int(c.map) - maps.lowerBound] = UInt8(c.step) }
         }
     }
 
-    /// Spiking max pooling on the slice: a pooled neuron fires at the first spike in its window.
-    private func pool() {
-        var src = UnsafeBufferPointer(convTimes)
+    /// Spiking max pooling of `slot`'s conv output: a pooled neuron fires at the first spike in its window.
+    func pool(slot: Int) {
+        var src = UnsafeBufferPointer(conv(slot: slot))
         var shape = Shape(height: stage.conv.output.height, width: stage.conv.output.width, channels: m)
         for (pi, p) in stage.pools.enumerated() {
             let outShape = p.outputShape(shape)
@@ -245,7 +358,8 @@ public struct ForwardStats: Sendable {
 public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batchSize: Int,
                      exchange: Bool, comm: Communicator, stats: inout ForwardStats,
                      inspectConv: ((Int, UnsafeBufferPointer<UInt8>) -> Void)? = nil,
-                     progress: (Int) -> Void = { _ in }) -> SpikeDataset? {
+                     progress: (Int) -> Void = { _ in },
+                     weightBlockBytes: Int = StageKernel.weightBlockBytes) -> SpikeDataset? {
     let T = timesteps, inN = data.shape.count
     let outShape = stage.outputShape, per = outShape.count
     let m = stage.conv.localMaps, cout = outShape.channels, firstMap = stage.conv.maps.lowerBound
@@ -253,7 +367,9 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     let convCells = stage.conv.output.height * stage.conv.output.width
     // Exchanged events are Int32 (image-in-batch, neuron) indices: keep a batch under 2^31 of them.
     let batch = max(1, min(batchSize, data.count, Int(Int32.max) / max(per, 1)))
-    let kernel = StageKernel(stage: stage, timesteps: T)
+    // Images per kernel call: a group shares each block of weights read from memory (fc layers).
+    let group = min(batch, 64)
+    let kernel = StageKernel(stage: stage, timesteps: T, capacity: group, weightBlockBytes: weightBlockBytes)
     var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : 0)
     var stepEvents = [[Int32]](repeating: [], count: T)
     var batchKeys: [UInt64] = []
@@ -266,10 +382,11 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
         // batch in one collective before any output exists.
         if kernel.inhibit {
             if batchKeys.count < nb * convCells { batchKeys = [UInt64](repeating: .max, count: nb * convCells) }
-            for i in 0..<nb {
-                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
-                batchKeys.withUnsafeMutableBufferPointer { (UnsafeMutableRawPointer($0.baseAddress!) + i * convCells * 8)
-                    .copyMemory(from: kernel.cellKeys, byteCount: convCells * 8) }
+            for g0 in stride(from: 0, to: nb, by: group) {
+                let ng = min(group, nb - g0)
+                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + g0) * inN, stride: inN, count: ng) }
+                batchKeys.withUnsafeMutableBufferPointer { (UnsafeMutableRawPointer($0.baseAddress!) + g0 * convCells * 8)
+                    .copyMemory(from: kernel.cellKeys, byteCount: ng * convCells * 8) }
             }
             if comm.size > 1 {
                 batchKeys.withUnsafeMutableBufferPointer { comm.allreduceMin(UnsafeMutableBufferPointer(rebasing: $0[0..<(nb * convCells)])) }
@@ -277,19 +394,26 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
                 stats.bytesExchanged += nb * convCells * 8
             }
         }
-        for i in 0..<nb {
+        for g0 in stride(from: 0, to: nb, by: group) {
+            let ng = min(group, nb - g0)
             if kernel.inhibit {
-                batchKeys.withUnsafeBufferPointer { kernel.applyWinners($0.baseAddress! + i * convCells) }
+                batchKeys.withUnsafeBufferPointer { k in
+                    for i in 0..<ng { kernel.applyWinners(k.baseAddress! + (g0 + i) * convCells, slot: i) }
+                }
             } else {
-                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + i) * inN) }
+                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + g0) * inN, stride: inN, count: ng) }
             }
-            inspectConv?(b0 + i, UnsafeBufferPointer(kernel.convTimes))
-            guard exchange else { continue }
-            // This rank's spikes of the image, as global neuron indices, by step.
-            let o = kernel.output
-            for cell in 0..<cells {
-                for j in 0..<m where o[cell * m + j] != noSpike {
-                    stepEvents[Int(o[cell * m + j])].append(Int32(i * per + cell * cout + firstMap + j))
+            for slot in 0..<ng {
+                let i = g0 + slot
+                inspectConv?(b0 + i, UnsafeBufferPointer(kernel.conv(slot: slot)))
+                guard exchange else { continue }
+                kernel.pool(slot: slot)
+                // This rank's spikes of the image, as global neuron indices, by step.
+                let o = kernel.output(slot: slot)
+                for cell in 0..<cells {
+                    for j in 0..<m where o[cell * m + j] != noSpike {
+                        stepEvents[Int(o[cell * m + j])].append(Int32(i * per + cell * cout + firstMap + j))
+                    }
                 }
             }
         }

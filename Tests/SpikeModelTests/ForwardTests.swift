@@ -61,6 +61,53 @@ import SpikeCompression
         #expect(second(threshold: 1.1) == [1])
     }
 
+    /// Random images through a 3x3x6 -> 43-map convolution (padding 1) against a plain event-driven
+    /// simulation written here (inputs in (step, synapse) order, threshold checked at each step's
+    /// end), with the weights read in one block (conv layers) and in blocks of 32 and 8 maps over
+    /// groups of images (as for fc layers): every fire step identical.
+    @Test func blockedIntegrationMatchesPlainSimulation() {
+        let T = 16, shape = Shape(height: 4, width: 4, channels: 6), images = 21, maps = 43
+        var rng = RandomStream(seed: 7, 1)
+        let times = (0..<(images * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
+        let data = SpikeDataset(shape: shape, count: images, times: times)
+        let spec = ConvSpec(name: "c", kernel: 3, pad: 1, maps: maps, epochs: 0, stdp: STDP(rule: .biological, a: 0.1),
+                            thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                            initialThresholdMean: 3, initialThresholdStd: 0)
+        let c = ConvSlice(spec: spec, input: shape, maps: 0..<maps, seed: 1, layerIndex: 0)
+        c.weights = (0..<c.weights.count).map { _ in Float(rng.int(below: 1000)) / 1000 }
+        c.thresholds = (0..<maps).map { _ in 2 + Float(rng.int(below: 3000)) / 1000 }
+        let synapses = 3 * 3 * 6
+
+        var expected = [UInt8](repeating: noSpike, count: images * 16 * maps)
+        for img in 0..<images {
+            for oy in 0..<4 { for ox in 0..<4 {
+                for map in 0..<maps {
+                    var p: Float = 0
+                    steps: for s in 0..<T {
+                        for ky in 0..<3 { for kx in 0..<3 {
+                            let y = oy - 1 + ky, x = ox - 1 + kx
+                            guard y >= 0, y < 4, x >= 0, x < 4 else { continue }
+                            for ch in 0..<6 where times[img * shape.count + (y * 4 + x) * 6 + ch] == UInt8(s) {
+                                p += c.weights[((ky * 3 + kx) * 6 + ch) * maps + map]
+                            }
+                        }}
+                        if p >= c.thresholds[map] { expected[(img * 16 + oy * 4 + ox) * maps + map] = UInt8(s); break steps }
+                    }
+                }
+            }}
+        }
+        #expect(expected.contains { $0 != noSpike } && expected.contains(noSpike))
+        for budget in [StageKernel.weightBlockBytes, synapses * 4 * 32, synapses * 4 * 8] {
+            var stats = ForwardStats()
+            var got = [UInt8](repeating: 0, count: images * 16 * maps)
+            _ = runStage(Stage(conv: c, pools: []), on: data, timesteps: T, batchSize: 8, exchange: false,
+                         comm: LocalCommunicator(), stats: &stats,
+                         inspectConv: { img, t in for i in 0..<t.count { got[img * 16 * maps + i] = t[i] } },
+                         weightBlockBytes: budget)
+            #expect(got == expected, "weight block budget \(budget) bytes")
+        }
+    }
+
     @Test func poolingTakesTheFirstSpikeOfEachWindow() {
         #expect(run([PoolSpec(name: "p", window: 2, stride: 2)], exchange: true) == [1])
         // Window 2, stride 1, pad 1 over the 2x2 map [1 1; 3 1] gives 3x3 windows; the corner
