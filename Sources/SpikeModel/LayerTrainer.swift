@@ -69,6 +69,11 @@ public struct LayerTrainer {
     public let comm: Communicator
     public let seed: UInt64
     public let layerIndex: Int
+    /// Layers with more weights than this (bytes, on this rank) train in groups of samples
+    /// (`runEpochGrouped`, same results); tests lower it to exercise that path on small layers.
+    public var groupWeightBytes = 256 << 10
+    /// Added to the grouped path's threshold bound; tests make it negative to force its fallback.
+    var groupBoundOffset: Float = 0
 
     public init(slice: ConvSlice, timesteps: Int, comm: Communicator, seed: UInt64, layerIndex: Int) {
         self.slice = slice; self.timesteps = timesteps; self.comm = comm; self.seed = seed
@@ -91,6 +96,9 @@ public struct LayerTrainer {
 
     /// One pass over the samples in an order drawn from the epoch's stream.
     public func runEpoch(_ epoch: Int, on data: SpikeDataset, stdp: STDP, adaptation: ThresholdAdaptation) -> EpochStats {
+        if slice.localMaps >= 8 && slice.synapsesPerMap * slice.localMaps * 4 > groupWeightBytes {
+            return runEpochGrouped(epoch, on: data, stdp: stdp, adaptation: adaptation)
+        }
         let spec = slice.spec
         let k = spec.kernel, inShape = data.shape
         let cin = inShape.channels, rowLen = k * cin

@@ -135,4 +135,40 @@ import SpikeCluster
         #expect(abs(s.weights[0] - 0.5082085) < 1e-6)
         #expect(s.weights[2] == 0.6)
     }
+
+    /// The grouped training of wide layers (trajectories of a group of samples block by block, then
+    /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
+    /// blocks of 8, 16 and 32 maps, and with the trajectory bound forced so low that every sample takes
+    /// the fallback. A mask is applied; 3 epochs with annealing.
+    @Test func groupedTrainingEqualsThePlainLoop() {
+        let shape = Shape(height: 6, width: 6, channels: 8), count = 40, T = 16
+        var rng = RandomStream(seed: 5, 1)
+        let times = (0..<(count * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
+        let data = SpikeDataset(shape: shape, count: count, times: times)
+        func train(groupBytes: Int, offset: Float = 0) -> (weights: [Float], thresholds: [Float], winners: Int) {
+            let spec = ConvSpec(name: "c", kernel: 3, maps: 40, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
+                                thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1),
+                                initialThresholdMean: 6, initialThresholdStd: 0.5)
+            let s = ConvSlice(spec: spec, input: shape, maps: 0..<40, seed: 3, layerIndex: 0)
+            var mask = s.mask
+            for i in stride(from: 0, to: mask.count, by: 7) { mask[i] = 0 }
+            s.apply(mask: mask)
+            var t = LayerTrainer(slice: s, timesteps: T, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
+            t.groupWeightBytes = groupBytes
+            t.groupBoundOffset = offset
+            var winners = 0
+            t.train(on: data) { winners += $0.winners }
+            return (s.weights, s.thresholds, winners)
+        }
+        let plain = train(groupBytes: Int.max)
+        #expect(plain.winners > 60)
+        for (bytes, offset) in [(0, Float(0)), (72 * 4 * 16, 0), (72 * 4 * 40 - 1, 0), (72 * 4 * 40 - 1, -1000), (0, -1000)] {
+            let grouped = train(groupBytes: bytes, offset: offset)
+            // Compared as Bools: a failure should not print thousands of weights.
+            let sameWeights = grouped.weights == plain.weights, sameThresholds = grouped.thresholds == plain.thresholds
+            #expect(sameWeights, "block budget \(bytes), bound offset \(offset)")
+            #expect(sameThresholds, "block budget \(bytes), bound offset \(offset)")
+            #expect(grouped.winners == plain.winners)
+        }
+    }
 }

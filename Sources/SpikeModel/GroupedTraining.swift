@@ -1,0 +1,214 @@
+import SpikeCluster
+
+/// Training for layers whose weights do not fit in L2 (fc1: 2048 synapses x 4096 maps = 32 MB).
+///
+/// The plain loop streams the whole weight matrix from memory for every sample. Here samples go
+/// in groups: first, with the weights as they are at the start of the group, every sample's
+/// potential trajectory (the potentials of all maps after each of its spiking steps) is computed
+/// block of maps by block of maps, each block read from L2 for the whole group. Then the samples
+/// are decided one by one exactly as in the plain loop: the maps whose kernels earlier samples of
+/// the group changed (the winners) get their trajectories recomputed with their new weights, the
+/// first step at which a map reaches its current threshold gives the winner, and STDP and
+/// threshold adaptation follow. Every potential is the same sum in the same order as in the plain
+/// loop, so the result is bit for bit the same.
+///
+/// A trajectory is only computed up to a step by which some map must have fired whatever the
+/// thresholds do within the group (a bound from the adaptation rule); if the exact search finds no
+/// winner within the computed steps, the sample falls back to the plain loop.
+extension LayerTrainer {
+    func runEpochGrouped(_ epoch: Int, on data: SpikeDataset, stdp: STDP,
+                         adaptation: ThresholdAdaptation) -> EpochStats {
+        let spec = slice.spec
+        let k = spec.kernel, inShape = data.shape
+        let cin = inShape.channels, rowLen = k * cin
+        let synapses = k * k * cin, m = slice.localMaps
+        let firstMap = slice.maps.lowerBound, totalMaps = spec.maps
+        let T = timesteps
+        let maxY = inShape.height - k + 1, maxX = inShape.width - k + 1
+        var rng = RandomStream(seed: seed, 2, UInt64(layerIndex), UInt64(epoch))
+        let order = rng.permutation(data.count)
+        let distributed = comm.size > 1
+        var winners = 0
+        var won = [Bool](repeating: false, count: totalMaps)
+
+        let mPad = (m + 7) / 8 * 8
+        let blockWidth = max(8, min(mPad, groupWeightBytes / max(synapses * 4, 1) / 8 * 8))
+        let blocks = (mPad + blockWidth - 1) / blockWidth
+        // Weights and mask as `[block][synapse][blockWidth]` for the epoch (written back at its
+        // end): a block's rows are contiguous, and a kernel column is 4 * blockWidth bytes apart.
+        @inline(__always) func at(_ i: Int, _ j: Int) -> Int {
+            (j / blockWidth) * synapses * blockWidth + i * blockWidth + j % blockWidth
+        }
+        var blocked = [Float](repeating: 0, count: blocks * synapses * blockWidth)
+        var blockedMask = [UInt8](repeating: 0, count: blocks * synapses * blockWidth)
+        for i in 0..<synapses {
+            for j in 0..<m { blocked[at(i, j)] = slice.weights[i * m + j]; blockedMask[at(i, j)] = slice.mask[i * m + j] }
+        }
+        // Samples per group: trajectories of at most about 8 MB.
+        let G = max(1, min(16, (8 << 20) / max(T * mPad * 4, 1)))
+        var patches = [UInt8](repeating: 0, count: G * synapses)
+        var entries = [Int32](repeating: 0, count: G * synapses)
+        var stepValue = [UInt8](repeating: 0, count: G * T)
+        var stepEnd = [Int32](repeating: 0, count: G * T)
+        var stepCount = [Int](repeating: 0, count: G)
+        var valid = [Int](repeating: 0, count: G)
+        var V = [Float](repeating: 0, count: G * T * mPad)
+        var bucket = [Int32](repeating: 0, count: T + 2)
+        var stale: [Int] = []
+        // The kernels changed within the current group, contiguous (`[stale slot][synapse]`).
+        var staleWeights = [Float](repeating: 0, count: G * synapses)
+        let growth = adaptation.eta * (1 + adaptation.targetTime)
+
+        data.times.withUnsafeBufferPointer { times in
+        slice.thresholds.withUnsafeMutableBufferPointer { th in
+        blocked.withUnsafeMutableBufferPointer { blocked in
+        blockedMask.withUnsafeBufferPointer { mask in
+        patches.withUnsafeMutableBufferPointer { patches in
+        entries.withUnsafeMutableBufferPointer { entries in
+        staleWeights.withUnsafeMutableBufferPointer { staleWeights in
+        V.withUnsafeMutableBufferPointer { V in
+            let vRaw = UnsafeMutableRawPointer(V.baseAddress!)
+            /// Sample g's trajectory for maps `map ..< map + 32` (or 8), up to `valid[g]` steps, cut
+            /// after a step where a map reaches `bound` (when given).
+            func trajectory(_ g: Int, block b: Int, bound bounded: Bool, slack: Float) {
+                let bw = min(blockWidth, mPad - b * blockWidth)
+                let wb = UnsafePointer(blocked.baseAddress! + b * synapses * blockWidth)
+                let e = entries.baseAddress! + g * synapses
+                var lane = 0
+                while lane < bw {
+                    let map = b * blockWidth + lane
+                    let wide = lane + 32 <= bw
+                    var p0 = SIMD8<Float>(), p1 = SIMD8<Float>(), p2 = SIMD8<Float>(), p3 = SIMD8<Float>()
+                    var b0 = SIMD8<Float>(repeating: .infinity), b1 = b0, b2 = b0, b3 = b0
+                    if bounded {
+                        for l in 0..<(wide ? 32 : 8) where map + l < m {
+                            let v = max(adaptation.minThreshold, th[map + l]) + slack
+                            switch l / 8 { case 0: b0[l] = v; case 1: b1[l - 8] = v; case 2: b2[l - 16] = v; default: b3[l - 24] = v }
+                        }
+                    }
+                    var i = 0
+                    for q in 0..<valid[g] {
+                        let end = Int(stepEnd[g * T + q])
+                        let out = vRaw + ((g * T + q) * mPad + map) * 4
+                        if wide {
+                            while i < end {
+                                let row = UnsafeRawPointer(wb + Int(e[i]) * blockWidth + lane)
+                                p0 += row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+                                p1 += row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                                p2 += row.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                                p3 += row.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                                i += 1
+                            }
+                            out.storeBytes(of: p0, toByteOffset: 0, as: SIMD8<Float>.self)
+                            out.storeBytes(of: p1, toByteOffset: 32, as: SIMD8<Float>.self)
+                            out.storeBytes(of: p2, toByteOffset: 64, as: SIMD8<Float>.self)
+                            out.storeBytes(of: p3, toByteOffset: 96, as: SIMD8<Float>.self)
+                            if bounded && any((p0 .>= b0) .| (p1 .>= b1) .| (p2 .>= b2) .| (p3 .>= b3)) { valid[g] = q + 1; break }
+                        } else {
+                            while i < end {
+                                p0 += UnsafeRawPointer(wb + Int(e[i]) * blockWidth + lane).loadUnaligned(as: SIMD8<Float>.self)
+                                i += 1
+                            }
+                            out.storeBytes(of: p0, as: SIMD8<Float>.self)
+                            if bounded && any(p0 .>= b0) { valid[g] = q + 1; break }
+                        }
+                    }
+                    lane += wide ? 32 : 8
+                }
+            }
+
+            var next = 0
+            while next < order.count {
+                let ng = min(G, order.count - next)
+                // Patches, drawn in the plain loop's order, and their spiking inputs by step.
+                for g in 0..<ng {
+                    let y0 = rng.int(below: maxY), x0 = rng.int(below: maxX)
+                    let base = Int(order[next + g]) * inShape.count
+                    let patch = patches.baseAddress! + g * synapses
+                    for ky in 0..<k {
+                        let src = base + ((y0 + ky) * inShape.width + x0) * cin
+                        for j in 0..<rowLen { patch[ky * rowLen + j] = times[src + j] }
+                    }
+                    for s in 0..<(T + 2) { bucket[s] = 0 }
+                    for i in 0..<synapses where patch[i] != noSpike { bucket[Int(patch[i]) + 1] += 1 }
+                    for s in 0..<T { bucket[s + 1] += bucket[s] }
+                    let e = entries.baseAddress! + g * synapses
+                    for i in 0..<synapses where patch[i] != noSpike {
+                        let s = Int(patch[i])
+                        e[Int(bucket[s])] = Int32(i)
+                        bucket[s] += 1
+                    }
+                    var q = 0
+                    for s in 0..<T where bucket[s] > (s == 0 ? 0 : bucket[s - 1]) {
+                        stepValue[g * T + q] = UInt8(s); stepEnd[g * T + q] = bucket[s]; q += 1
+                    }
+                    stepCount[g] = q
+                    valid[g] = q
+                }
+                // Trajectories, block by block (each block read once for the group); a sample's are
+                // cut after the step at which some map is over any threshold it can have by then.
+                for b in 0..<blocks {
+                    for g in 0..<ng { trajectory(g, block: b, bound: true, slack: Float(g) * growth + groupBoundOffset) }
+                }
+                // The samples in order, exactly.
+                stale.removeAll(keepingCapacity: true)
+                for g in 0..<ng {
+                    let e = entries.baseAddress! + g * synapses
+                    let patch = patches.baseAddress! + g * synapses
+                    for (slot, j) in stale.enumerated() {
+                        let kernel = staleWeights.baseAddress! + slot * synapses
+                        var p: Float = 0
+                        var i = 0
+                        for q in 0..<valid[g] {
+                            let end = Int(stepEnd[g * T + q])
+                            while i < end { p += kernel[Int(e[i])]; i += 1 }
+                            V[(g * T + q) * mPad + j] = p
+                        }
+                    }
+                    func search() -> WinnerCandidate {
+                        for q in 0..<valid[g] {
+                            let row = V.baseAddress! + (g * T + q) * mPad
+                            let best = bestReached(row, th.baseAddress!, count: m)
+                            if best >= 0 {
+                                return WinnerCandidate(step: Int32(stepValue[g * T + q]), potential: row[best], map: Int32(firstMap + best))
+                            }
+                        }
+                        return .none
+                    }
+                    var local = search()
+                    if local.step == .max && valid[g] < stepCount[g] {
+                        // Not decided within the computed steps: the whole trajectory, current weights.
+                        valid[g] = stepCount[g]
+                        for b in 0..<blocks { trajectory(g, block: b, bound: false, slack: 0) }
+                        local = search()
+                    }
+                    let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
+                    if winner.step == .max { continue }
+
+                    winners += 1
+                    won[Int(winner.map)] = true
+                    let post = Float(winner.step) / Float(T)
+                    adaptation.adapt(th, firstMap: firstMap, totalMaps: totalMaps, winner: Int(winner.map), t: post)
+                    if slice.maps.contains(Int(winner.map)) {
+                        let j = Int(winner.map) - firstMap
+                        let slot = stale.firstIndex(of: j) ?? stale.count
+                        if slot == stale.count { stale.append(j) }
+                        let column = at(0, j), kernel = staleWeights.baseAddress! + slot * synapses
+                        for i in 0..<synapses {
+                            let x = column + i * blockWidth
+                            if mask[x] != 0 {
+                                let pre: Float = patch[i] == noSpike ? .infinity : Float(patch[i]) / Float(T)
+                                blocked[x] = stdp.updated(blocked[x], pre: pre, post: post)
+                            }
+                            kernel[i] = blocked[x]
+                        }
+                    }
+                }
+                next += ng
+            }
+        }}}}}}}}
+        for i in 0..<synapses { for j in 0..<m { slice.weights[i * m + j] = blocked[at(i, j)] } }
+        return EpochStats(epoch: epoch, samples: data.count, winners: winners,
+                          activeMaps: won.filter { $0 }.count, seconds: 0)
+    }
+}
