@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Benchmark results of launch/bench: keep one run's figures, render docs/PERFORMANCE.md.
+
+  performance_report.py keep <suite> <config> <ranks> <run-dir> <out.json>
+  performance_report.py render <bench-dir> <PERFORMANCE.md>
+"""
+import csv, datetime, glob, json, os, statistics, subprocess, sys
+
+# The reference simulator on a 2-core machine of this class (csnn-reference.md, section 7).
+REF_FMNIST = {"train conv1": 47, "forward conv1": 74, "svm conv1": 396, "accuracy": 84.86}
+REF_MNIST = {  # its MNIST app on MNIST; fc1 per epoch measured on the Fashion-MNIST data
+    "train conv1": 46, "forward conv1": 47, "svm conv1": 121,
+    "train conv2": 295, "forward conv2": 190, "svm conv2": 300,
+    "fc1 per epoch": 35, "peak_gib": 7.2,
+    "acc conv1": 97.52, "acc conv2": 98.77, "acc 3 layers (published)": 98.60,
+}
+
+
+def keep(suite, config, ranks, run_dir, out):
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    epochs = {}
+    with open(os.path.join(run_dir, "epochs.csv")) as f:
+        for row in csv.DictReader(f):
+            epochs.setdefault(row["layer"], []).append(float(row["seconds"]))
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    record = {"suite": suite, "config": config, "ranks": int(ranks), "date": str(datetime.date.today()),
+              "cpu": cpu, "cores": int(subprocess.getoutput("nproc")),
+              "metrics": metrics, "epoch_seconds": epochs}
+    tmp = out + ".tmp"
+    json.dump(record, open(tmp, "w"), indent=1)
+    os.replace(tmp, out)
+
+
+def ratio(ref, ours):
+    if ours <= 0:
+        return ""
+    r = ref / ours
+    return f"{r:.1f}x faster" if r >= 1 else f"{1 / r:.1f}x slower"
+
+
+def stage_table(runs):
+    ranks = sorted(runs)
+    first = runs[ranks[0]]["metrics"]
+    lines = ["| stage | " + " | ".join(f"N = {n}" for n in ranks) + " |", "|---|" + "---|" * len(ranks)]
+    for s in first["stage_order"]:
+        lines.append(f"| {s} | " + " | ".join(f"{runs[n]['metrics']['timings_seconds'].get(s, 0):.1f}" for n in ranks) + " |")
+    lines.append("| **total** | " + " | ".join(f"{sum(runs[n]['metrics']['timings_seconds'].values()):.1f}" for n in ranks) + " |")
+    lines.append("| peak memory per rank, MiB | " + " | ".join(
+        " / ".join(f"{m:.0f}" for m in runs[n]["metrics"]["peak_memory_mib_per_rank"]) for n in ranks) + " |")
+    for layer in [l["layer"] for l in first["accuracy"]["layers"]]:
+        accs = []
+        for n in ranks:
+            a = next((l for l in runs[n]["metrics"]["accuracy"]["layers"] if l["layer"] == layer), None)
+            accs.append(f"{a['test'] * 100:.2f} %" if a else "")
+        lines.append(f"| test accuracy, {layer} | " + " | ".join(accs) + " |")
+    lines.append("| compression rate | " + " | ".join(
+        f"{runs[n]['metrics']['compression']['overall_rate'] * 100:.1f} %" for n in ranks) + " |")
+    return lines
+
+
+def header(runs, what):
+    ranks = sorted(runs)
+    r = runs[ranks[0]]
+    m = r["metrics"]
+    return (f"Measured by `launch/bench` on {r['date']}, {r['cpu']}, {r['cores']} cores; {what} "
+            f"(`{r['config']}`, {m['train_images']} train / {m['test_images']} test images, T = {m['timesteps']}). "
+            "Wall seconds per stage, from each run's `metrics.json`; one run per rank count (the machine is "
+            "shared: expect a few percent of noise). `forward` is the feature extraction: the whole train "
+            "and test sets through the frozen layer, the readout features summed on the way.")
+
+
+def median_epoch(run, layer):
+    e = run["epoch_seconds"].get(layer, [])
+    return statistics.median(e) if e else 0.0
+
+
+def render(bench_dir, out):
+    records = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(bench_dir, "*.json")))]
+    by_suite = {}
+    for r in records:
+        by_suite.setdefault(r["suite"], {})[r["ranks"]] = r
+    lines = ["# Performance", "",
+             "Written by `launch/bench` (`tools/performance_report.py` renders it from the results kept in "
+             "`docs/bench/`; `launch/bench default` or `launch/bench mnist-3layer` reruns one suite).", ""]
+
+    if "default" in by_suite:
+        lines += ["## The default run", "", header(by_suite["default"], "the default config"), ""]
+        lines += stage_table(by_suite["default"]) + [""]
+
+    if "reference" in by_suite:
+        ref = by_suite["reference"][min(by_suite["reference"])]
+        m = ref["metrics"]
+        rt = m["timings_seconds"]
+        per_image = rt["forward conv1"] / (m["train_images"] + m["test_images"]) * 1000
+        lines += ["## Against the reference simulator: its own workload", "",
+                  "The reference simulator (single-threaded C++ with AVX, same machine class, `csnn-reference.md` "
+                  "section 7) on its own workload: the MNIST app (conv1 32 maps of 5x5, 100 epochs) on "
+                  "Fashion-MNIST. Ours: the same workload, 1 rank, measured in the same bench run "
+                  f"({ref['date']}).", "",
+                  "| stage | reference | spinnprune, 1 rank | ratio |", "|---|---|---|---|",
+                  f"| conv1 training, 100 epochs of 60k patches | 47 s | {rt['train conv1']:.1f} s | {ratio(47, rt['train conv1'])} |",
+                  f"| conv1 over the 70k images (train + test) | 74 s (about 1 ms per image) | {rt['forward conv1']:.1f} s "
+                  f"({per_image:.2f} ms per image) | {ratio(74, rt['forward conv1'])} |",
+                  f"| linear SVM on 60k x 128 conv1 features | 396 s | {rt['svm conv1']:.1f} s | {ratio(396, rt['svm conv1'])} |",
+                  f"| test accuracy | 84.86 % | {m['accuracy']['test'] * 100:.2f} % | |", "",
+                  "Our forward time includes the readout features; our SVM is liblinear's primal L2-loss solver, "
+                  "one-vs-one like libsvm's (the reference used libsvm's dual solver).", ""]
+
+    if "mnist-3layer" in by_suite:
+        runs = by_suite["mnist-3layer"]
+        lines += ["## MNIST, the reference's three-layer network", "",
+                  header(runs, "the reference's MNIST network: conv1 32 maps 5x5, pool 2, conv2 128 maps 5x5, "
+                               "pool 2, fc1 4096 maps 4x4, an SVM on every layer"), ""]
+        lines += stage_table(runs) + [""]
+        ranks = sorted(runs)
+        one = runs.get(1)
+        lines += ["Training time per epoch (median over the layer's epochs), seconds:", "",
+                  "| layer | " + " | ".join(f"N = {n}" for n in ranks) + " | reference (1 core) |",
+                  "|---|" + "---|" * (len(ranks) + 1)]
+        refs = {"conv1": "0.46", "conv2": "2.95 (3.8 on Fashion-MNIST)", "fc1": "about 35"}
+        for layer in runs[ranks[0]]["epoch_seconds"]:
+            lines.append(f"| {layer} | " + " | ".join(f"{median_epoch(runs[n], layer):.2f}" for n in ranks) +
+                         f" | {refs.get(layer, '')} |")
+        lines.append("")
+        if one:
+            t = one["metrics"]["timings_seconds"]
+            lines += ["Against the reference simulator on the same network and data (its figures: "
+                      "`csnn-reference.md` section 7), ours on 1 rank:", "",
+                      "| stage | reference | spinnprune, 1 rank | ratio |", "|---|---|---|---|"]
+            for key, label in [("train conv1", "conv1 training, 100 epochs"), ("forward conv1", "conv1 over train + test"),
+                               ("svm conv1", "SVM on conv1 (60k x 128)"), ("train conv2", "conv2 training, 100 epochs"),
+                               ("forward conv2", "conv2 over train + test"), ("svm conv2", "SVM on conv2 (60k x 512)")]:
+                if key in t:
+                    lines.append(f"| {label} | {REF_MNIST[key]} s | {t[key]:.1f} s | {ratio(REF_MNIST[key], t[key])} |")
+            if "fc1" in one["epoch_seconds"]:
+                e = median_epoch(one, "fc1")
+                lines.append(f"| fc1 training, per epoch | about 35 s | {e:.1f} s | {ratio(35, e)} |")
+            peak = max(one["metrics"]["peak_memory_mib_per_rank"]) / 1024
+            lines.append(f"| peak memory | 7.2 GB | {peak:.2f} GiB | {7.2 / peak:.1f}x less |")
+            accs = {l["layer"]: l["test"] * 100 for l in one["metrics"]["accuracy"]["layers"]}
+            lines += ["", "| test accuracy | reference | spinnprune |", "|---|---|---|",
+                      f"| conv1 | 97.52 % | {accs.get('conv1', 0):.2f} % |",
+                      f"| conv2 | 98.77 % | {accs.get('conv2', 0):.2f} % |",
+                      f"| fc1 (3 layers) | 98.60 % (published) | {accs.get('fc1', 0):.2f} % |"]
+        if one and 2 in runs:
+            t1, t2 = one["metrics"]["timings_seconds"], runs[2]["metrics"]["timings_seconds"]
+            lines += ["", "Parallel efficiency at 2 ranks (time at N = 1 / (2 x time at N = 2)):", "",
+                      "| stage | efficiency |", "|---|---|"]
+            for s in one["metrics"]["stage_order"]:
+                if s.startswith(("train", "forward", "svm")) and t2.get(s, 0) > 0:
+                    lines.append(f"| {s} | {t1[s] / (2 * t2[s]) * 100:.0f} % |")
+        lines.append("")
+
+    lines += ["## Reading the numbers", "",
+              "- Forward and SVM scale with ranks (maps and one-vs-one pairs are shared out). Training a small "
+              "layer does not: every sample's winner is agreed in one 8-byte allreduce, which costs about as much "
+              "as the sample's own arithmetic at 16-64 maps per rank. Larger layers (conv2, fc1) amortise it.",
+              "- fc1's weights (2048 x 4096 floats, 32 MB) do not fit in cache: it trains in groups of samples "
+              "whose potential trajectories are computed block of maps by block of maps "
+              "(`Sources/SpikeModel/GroupedTraining.swift`), bit for bit the plain loop's result.", ""]
+    tmp = out + ".tmp"
+    open(tmp, "w").write("\n".join(lines))
+    os.replace(tmp, out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 7 and sys.argv[1] == "keep":
+        keep(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "render":
+        render(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
