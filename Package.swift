@@ -35,6 +35,7 @@ let package = Package(
 
         .testTarget(name: "SpikeModelTests", dependencies: ["SpikeModel", "SpikeCluster", "SpikeCompression"]),
         .testTarget(name: "SpikeDataTests", dependencies: ["SpikeData"]),
+        .testTarget(name: "SpikeCompressionTests", dependencies: ["SpikeCompression"]),
         .testTarget(name: "SpikeReadoutTests", dependencies: ["SpikeReadout"]),
         .testTarget(name: "SpiNNakerMappingTests", dependencies: ["SpiNNakerMapping"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SpinnpruneApp"]),

@@ -58,18 +58,47 @@ public extension ConvSlice {
         gatherLayer(thresholds, slices: slices, comm: comm, root: root, zero: 0, rows: 1)
     }
 
-    /// Progressive pruning step: the coordinator gathers the layer's kernels, extends the mask to
-    /// `prunedTarget` pruned weights, and sends each rank its part. Returns the layer sparsity.
+    /// The whole layer's shape for the pruning functions of `SpikeCompression`.
+    var kernelLayout: KernelLayout {
+        KernelLayout(positions: spec.kernel * spec.kernel, inChannels: input.channels, maps: spec.maps)
+    }
+
+    /// Progressive pruning step after epoch `epoch`: the coordinator gathers the layer's kernels and
+    /// masks, runs `schedule.step` on the whole layer (mode, unit, reinforcement), and sends each
+    /// rank its part of the mask and, when reinforcement is on, of the weights. The decision depends
+    /// on the whole layer only, never on the rank count. Returns the layer sparsity (every rank).
+    @discardableResult
+    func prune(_ schedule: PruningSchedule, afterEpoch epoch: Int, slices: MapSlices, comm: Communicator) -> Double {
+        let layout = kernelLayout
+        return pruneOnCoordinator(slices: slices, comm: comm, sendWeights: schedule.reinforcement > 0) { w, m in
+            schedule.step(weights: w, mask: m, layout: layout, afterEpoch: epoch)
+        }
+    }
+
+    /// Unstructured magnitude pruning to `prunedTarget` pruned weights (no reinforcement).
     @discardableResult
     func prune(toCount prunedTarget: Int, slices: MapSlices, comm: Communicator) -> Double {
+        pruneOnCoordinator(slices: slices, comm: comm, sendWeights: false) { w, m in
+            var m = m
+            extendMask(&m, weights: w, prunedTarget: prunedTarget)
+            return (w, m)
+        }
+    }
+
+    /// Gathers weights and mask onto rank 0, lets `decide` produce the new whole-layer weights and
+    /// mask there, scatters the mask (and the weights when `sendWeights`) back, and applies them.
+    private func pruneOnCoordinator(slices: MapSlices, comm: Communicator, sendWeights: Bool,
+                                    decide: ([Float], [UInt8]) -> (weights: [Float], mask: [UInt8])) -> Double {
         let w = gatherLayer(weights, slices: slices, comm: comm, zero: 0)
-        var whole = gatherLayer(mask, slices: slices, comm: comm, zero: 0)
+        let m = gatherLayer(mask, slices: slices, comm: comm, zero: 0)
+        var newWeights = [Float](), newMask = [UInt8]()
         var s = [0.0]
         if comm.isCoordinator {
-            extendMask(&whole, weights: w, prunedTarget: prunedTarget)
-            s[0] = sparsity(of: whole)
+            (newWeights, newMask) = decide(w, m)
+            s[0] = sparsity(of: newMask)
         }
-        apply(mask: scatterLayer(whole, slices: slices, comm: comm, zero: 0))
+        if sendWeights { weights = scatterLayer(newWeights, slices: slices, comm: comm, zero: 0) }
+        apply(mask: scatterLayer(newMask, slices: slices, comm: comm, zero: 0))
         s.withUnsafeMutableBufferPointer { comm.broadcast($0, root: 0) }
         return s[0]
     }

@@ -170,15 +170,7 @@ public struct ExperimentConfig: Sendable {
             spec.inhibitInference = try l.bool("wta_infer", default: false)
             var pruning: PruningSchedule?
             if let pr = try l.object("pruning", required: false) {
-                if epochs == 0 { throw pr.fail("final_sparsity", "pruning happens during training: the layer needs epochs >= 1") }
-                let final = try pr.double("final_sparsity", min: 0, max: 1, openMax: true)
-                let start = try pr.int("start_epoch", default: 0, min: 0)
-                let end = try pr.int("end_epoch", default: max(epochs - 1, 0), min: 0)
-                if end < start { throw pr.fail("end_epoch", "must be at least start_epoch (\(start)), got \(end)") }
-                if epochs > 0 && end >= epochs { throw pr.fail("end_epoch", "must be below the layer's epochs (\(epochs)), got \(end)") }
-                let ramp = PruningSchedule.Ramp(rawValue: try pr.string("ramp", default: "cubic", oneOf: ["linear", "cubic"]))!
-                pruning = PruningSchedule(finalSparsity: final, startEpoch: start, endEpoch: end, ramp: ramp)
-                try pr.rejectUnknownKeys()
+                pruning = try readPruning(pr, epochs: epochs)
             }
             layers.append(Layer(spec: .conv(spec), pruning: pruning))
             try l.rejectUnknownKeys()
@@ -259,8 +251,13 @@ public struct ExperimentConfig: Sendable {
                                         "weights": c.weightNormal.map { ["init": "normal", "mean": Double($0.mean), "std": Double($0.std)] as [String: Any] }
                                             ?? ["init": "uniform", "low": Double(c.weightLow), "high": Double(c.weightHigh)]]
                 if let p = l.pruning {
-                    o["pruning"] = ["final_sparsity": p.finalSparsity, "start_epoch": p.startEpoch,
-                                    "end_epoch": p.endEpoch, "ramp": p.ramp.rawValue]
+                    var r: [String: Any] = ["mode": p.mode.rawValue, "start_epoch": p.startEpoch, "end_epoch": p.endEpoch,
+                                            "ramp": p.ramp.rawValue, "unit": p.unit.rawValue, "reinforcement": p.reinforcement]
+                    switch p.mode {
+                    case .sparsity: r["final_sparsity"] = p.finalSparsity
+                    case .threshold: r["final_threshold"] = p.finalThreshold
+                    }
+                    o["pruning"] = r
                 }
                 layerList.append(o)
             }
@@ -274,6 +271,33 @@ public struct ExperimentConfig: Sendable {
                             "multiclass": readout.multiclass.rawValue],
                 "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
     }
+}
+
+/// A conv layer's `pruning` object: mode (`sparsity` needs `final_sparsity`, `threshold` needs
+/// `final_threshold`; each refuses the other's field), ramp, unit and reinforcement strength.
+private func readPruning(_ pr: ConfigReader, epochs: Int) throws -> PruningSchedule {
+    let mode = PruningSchedule.Mode(rawValue: try pr.string("mode", default: "sparsity", oneOf: ["sparsity", "threshold"]))!
+    let finalKey = mode == .sparsity ? "final_sparsity" : "final_threshold"
+    let otherKey = mode == .sparsity ? "final_threshold" : "final_sparsity"
+    if epochs == 0 { throw pr.fail(finalKey, "pruning happens during training: the layer needs epochs >= 1") }
+    if pr.has(otherKey) {
+        throw pr.fail(otherKey, "applies to pruning.mode \"\(mode == .sparsity ? "threshold" : "sparsity")\" only, not \"\(mode.rawValue)\"")
+    }
+    var finalSparsity = 0.0, finalThreshold = 0.0
+    switch mode {
+    case .sparsity: finalSparsity = try pr.double("final_sparsity", min: 0, max: 1, openMax: true)
+    case .threshold: finalThreshold = try pr.double("final_threshold", min: 0, max: 1, openMin: true)
+    }
+    let start = try pr.int("start_epoch", default: 0, min: 0)
+    let end = try pr.int("end_epoch", default: max(epochs - 1, 0), min: 0)
+    if end < start { throw pr.fail("end_epoch", "must be at least start_epoch (\(start)), got \(end)") }
+    if end >= epochs { throw pr.fail("end_epoch", "must be below the layer's epochs (\(epochs)), got \(end)") }
+    let ramp = PruningSchedule.Ramp(rawValue: try pr.string("ramp", default: "cubic", oneOf: ["linear", "cubic"]))!
+    let unit = PruningSchedule.Unit(rawValue: try pr.string("unit", default: "weight", oneOf: ["weight", "kernel"]))!
+    let lambda = try pr.double("reinforcement", default: 0, min: 0, max: 1)
+    try pr.rejectUnknownKeys()
+    return PruningSchedule(finalSparsity: finalSparsity, startEpoch: start, endEpoch: end, ramp: ramp, mode: mode,
+                           finalThreshold: finalThreshold, unit: unit, reinforcement: lambda)
 }
 
 /// Lets a JSON dictionary travel in a Sendable struct (it is never mutated after creation).

@@ -64,7 +64,7 @@ struct ConfigReader {
                             "preprocess", "dog", "size", "sigma_center", "sigma_surround", "colour", "layers", "type", "kernel", "stride",
                             "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
                             "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
-                            "start_epoch", "end_epoch", "ramp", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
+                            "start_epoch", "end_epoch", "ramp", "mode", "final_threshold", "unit", "reinforcement", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
                             "spinnaker", "enabled", "machine", "neurons_per_core", "categories", "split", "train_per_category",
                             "grey", "width", "height", "whitening", "patch_size", "keep", "max_patches"]
 

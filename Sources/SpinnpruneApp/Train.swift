@@ -99,15 +99,13 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         let slice = ConvSlice(spec: spec, input: trainData.shape, maps: slices.range(of: comm.rank),
                               seed: config.seed, layerIndex: convIndex)
         let schedule = config.layers[i].pruning
-        let total = slice.synapsesPerMap * spec.maps
         progress.say("\(spec.name): training \(spec.maps) maps of \(spec.kernel)x\(spec.kernel)x\(trainData.shape.channels) for \(spec.epochs) epochs (\(slices.counts.map(String.init).joined(separator: "+")) maps per rank)")
         let trainer = LayerTrainer(slice: slice, timesteps: config.timesteps, comm: comm, seed: config.seed, layerIndex: convIndex)
         var sparsityNow = 0.0
         winnerAgreements += spec.epochs * trainData.count
         trainer.train(on: trainData) { stats in
-            if let schedule {
-                let target = schedule.prunedCount(afterEpoch: stats.epoch, total: total)
-                if target > 0 { sparsityNow = slice.prune(toCount: target, slices: slices, comm: comm) }
+            if let schedule, schedule.prunes(afterEpoch: stats.epoch) {
+                sparsityNow = slice.prune(schedule, afterEpoch: stats.epoch, slices: slices, comm: comm)
             }
             let meanTh = comm.allreduceSum(Double(slice.thresholds.reduce(0, +))) / Double(spec.maps)
             epochRecords.append(EpochRecord(layer: spec.name, epoch: stats.epoch,

@@ -321,6 +321,19 @@ enum Configs {
         return c
     }
 
+    /// The compression options on two layers: conv 5x5 8 maps pruned by a growing kernel-mean
+    /// threshold (linear to 0.7) with full reinforcement; pool 2/2; conv 3x3 12 maps pruned to
+    /// 60 % of its kernel slices on a cubic ramp from epoch 1, reinforcement 0.5.
+    static func compressed(name: String = "barsc", dataset: URL) -> [String: Any] {
+        var c = oneLayer(name: name, dataset: dataset)
+        var conv1 = conv("conv1", kernel: 5, maps: 8)
+        conv1["pruning"] = ["mode": "threshold", "final_threshold": 0.7, "ramp": "linear", "unit": "kernel", "reinforcement": 1]
+        var conv2 = conv("conv2", kernel: 3, maps: 12)
+        conv2["pruning"] = ["final_sparsity": 0.6, "start_epoch": 1, "ramp": "cubic", "unit": "kernel", "reinforcement": 0.5]
+        c["layers"] = [conv1, ["type": "pool", "name": "pool1", "window": 2, "stride": 2] as [String: Any], conv2]
+        return c
+    }
+
     static func twoLayers(name: String = "bars2", dataset: URL) -> [String: Any] {
         var c = oneLayer(name: name, dataset: dataset)
         c["layers"] = [conv("conv1", kernel: 5, maps: 8),

@@ -27,12 +27,62 @@ extension Integration {
             try await compareAcrossRanks(box, config: config, name: "bars3", ranks: [1, 2, 3],
                                          layers: [("conv1", 5 * 5 * 2 * 8), ("conv2", 3 * 3 * 8 * 10), ("fc1", 3 * 3 * 10 * 16)])
         }
+
+        /// conv1: threshold mode on kernel slices, theta = 0.7 p over epochs 0...2, reinforcement 1;
+        /// conv2: 60 % of its 8 * 12 = 96 kernel slices on a cubic ramp over epochs 1...2,
+        /// reinforcement 0.5: floor(0.6 * 96) = 57 slices of 9 weights, 513 of 864. Masks and the
+        /// reinforced weights identical for 1, 2 and 3 ranks (8 maps as 3+3+2, 12 as 4+4+4).
+        @Test("kernel-slice pruning by threshold and by sparsity with reinforcement: identical for 1, 2 and 3 ranks")
+        func compressionOptions() async throws {
+            let box = try Sandbox("ranks-compress")
+            let config = try box.writeConfig(Configs.compressed(name: "barsc", dataset: box.dataset), as: "barsc.json")
+            let conv1 = 5 * 5 * 2 * 8, conv2 = 3 * 3 * 8 * 12
+            let ref = try await compareAcrossRanks(box, config: config, name: "barsc", ranks: [1, 2, 3],
+                                                   layers: [("conv1", conv1), ("conv2", conv2)],
+                                                   expectedRate: { name, total in name == "conv2" ? 513.0 / Double(total) : nil })
+            // Whole (c_in, map) slices only: 25 positions x 2 channels x 8 maps; 9 x 8 x 12.
+            func slices(_ layer: String, positions: Int, channels: Int, maps: Int) throws -> (mask: [[UInt8]], weights: [[Float]]) {
+                let m = [UInt8](try #require(ref.files["weights/\(layer).mask.u8"]))
+                let w = try readFloats(box.path("np1/barsc/weights/\(layer).weights.f32"))
+                var masks: [[UInt8]] = [], weights: [[Float]] = []
+                for c in 0..<channels {
+                    for map in 0..<maps {
+                        let idx = (0..<positions).map { ($0 * channels + c) * maps + map }
+                        masks.append(idx.map { m[$0] })
+                        weights.append(idx.map { w[$0] })
+                    }
+                }
+                return (masks, weights)
+            }
+            let s1 = try slices("conv1", positions: 25, channels: 2, maps: 8)
+            #expect(s1.mask.allSatisfy { Set($0).count == 1 }, "conv1: a kernel slice is partly pruned")
+            let pruned1 = s1.mask.filter { $0[0] == 0 }.count
+            print("conv1: \(pruned1) of 16 kernel slices pruned by the threshold")
+            #expect(pruned1 > 0 && pruned1 < 16, "the threshold should prune some conv1 slices, not all: \(pruned1)")
+            // The last step (theta 0.7, after the last epoch) pruned every slice whose mean was below it;
+            // reinforcement only raises kept weights, so every kept slice still has mean |w| >= 0.7.
+            for (m, w) in zip(s1.mask, s1.weights) {
+                if m[0] == 0 { #expect(w.allSatisfy { $0 == 0 }) } else {
+                    let mean = w.reduce(0.0) { $0 + Double($1) } / 25
+                    #expect(mean >= 0.7, "kept conv1 slice with mean \(mean)")
+                }
+            }
+            let s2 = try slices("conv2", positions: 9, channels: 8, maps: 12)
+            #expect(s2.mask.allSatisfy { Set($0).count == 1 }, "conv2: a kernel slice is partly pruned")
+            #expect(s2.mask.filter { $0[0] == 0 }.count == 57)
+            #expect(number(lookup(ref.metrics, "compression", "layers", 1, "pruned")) == 513)
+        }
     }
 }
 
-/// Trains `config` under `mpirun -np N` for each N and compares the outputs byte for byte.
+/// Trains `config` under `mpirun -np N` for each N and compares the outputs byte for byte. Each
+/// layer's compression rate must be `expectedRate(name, total)` when that is not nil (by default the
+/// rate of 50 % magnitude pruning). Returns the first run's weight files and metrics.
+@discardableResult
 private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ranks: [Int],
-                                layers: [(name: String, total: Int)]) async throws {
+                                layers: [(name: String, total: Int)],
+                                expectedRate rateFor: (String, Int) -> Double? = { expectedRate(sparsity: 0.5, total: $1) })
+    async throws -> (files: [String: Data], metrics: Any) {
     var reference: (ranks: Int, files: [String: Data], metrics: Any)?
     for n in ranks {
         let runs = box.path("np\(n)")
@@ -52,8 +102,9 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
         for (i, layer) in layers.enumerated() {
             let rate = number(lookup(metrics, "compression", "layers", i, "compression_rate"))
             #expect(lookup(metrics, "compression", "layers", i, "name") as? String == layer.name)
-            let want = expectedRate(sparsity: 0.5, total: layer.total)
-            #expect(rate == want, "\(layer.name) with \(n) rank(s): compression rate \(String(describing: rate)), expected \(want)")
+            if let want = rateFor(layer.name, layer.total) {
+                #expect(rate == want, "\(layer.name) with \(n) rank(s): compression rate \(String(describing: rate)), expected \(want)")
+            }
         }
 
         guard let ref = reference else {
@@ -77,4 +128,6 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
             #expect(a != nil && a == b, "\(layer.name) pruned: \(String(describing: a)) vs \(String(describing: b))")
         }
     }
+    let ref = try #require(reference)
+    return (ref.files, ref.metrics)
 }

@@ -1,5 +1,6 @@
 import Testing
 import SpikeCluster
+import SpikeCompression
 @testable import SpikeModel
 
 @Suite struct STDPTests {
@@ -134,6 +135,35 @@ import SpikeCluster
         #expect(s.weights[3] == 0)
         #expect(abs(s.weights[0] - 0.5082085) < 1e-6)
         #expect(s.weights[2] == 0.6)
+    }
+
+    /// A pruning step with reinforcement, then STDP. Sparsity floor(0.2 * 6) = 1: the smallest
+    /// weight, 0.1 (input 2 of map 1), goes. DSWR lambda 1 on map 1: mass 1.2 before, 1.1 after,
+    /// factor 12/11: 0.2 -> 0.2181818, 0.9 -> 0.9818182; map 0 lost nothing. Then thresholds (5, 1)
+    /// and input steps (0, 1, 0): map 1 reaches 0.2181818 at step 0 (input 2 is pruned), 1.2 at
+    /// step 1 and wins (map 0 stays below 5). STDP on map 1, post = 1/4: input 0 +0.1 e^-2.5 ->
+    /// 0.2263903; input 1 +0.1 -> 1 (clip); input 2 spiked before the post spike, so it would grow,
+    /// but it is pruned and stays exactly 0.
+    @Test func reinforcedLayerKeepsPrunedSynapsesAtZero() {
+        let s = layer(maps: 0..<2)
+        let schedule = PruningSchedule(finalSparsity: 0.2, startEpoch: 0, endEpoch: 0, ramp: .linear, reinforcement: 1)
+        let rate = s.prune(schedule, afterEpoch: 0, slices: MapSlices(count: 2, ranks: 1), comm: LocalCommunicator())
+        #expect(rate == 1.0 / 6)
+        #expect(s.mask == [1, 1, 1, 1, 1, 0])
+        let want: [Float] = [0.5, 0.2181818, 0.5, 0.9818182, 0.5, 0]
+        #expect(zip(s.weights, want).allSatisfy { abs($0 - $1) < 1e-6 }, "\(s.weights)")
+        s.thresholds = [5, 1]
+        let spiking = SpikeDataset(shape: Shape(height: 1, width: 1, channels: 3), count: 1, times: [0, 1, 0])
+        let t = LayerTrainer(slice: s, timesteps: 4, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
+        let stats = t.runEpoch(0, on: spiking, stdp: s.spec.stdp, adaptation: s.spec.thresholds)
+        #expect(stats.winners == 1)
+        #expect(s.weights[5] == 0)
+        #expect(abs(s.weights[1] - 0.2263903) < 1e-6)
+        #expect(s.weights[3] == 1)
+        #expect(s.weights[0] == 0.5 && s.weights[2] == 0.5 && s.weights[4] == 0.5)
+        // A second step changes nothing: the weight is already pruned, the target still 1.
+        _ = s.prune(schedule, afterEpoch: 1, slices: MapSlices(count: 2, ranks: 1), comm: LocalCommunicator())
+        #expect(s.mask == [1, 1, 1, 1, 1, 0] && s.weights[3] == 1 && abs(s.weights[1] - 0.2263903) < 1e-6)
     }
 
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
