@@ -174,7 +174,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     let lastRead = layerAccuracy.last!
 
     // 6. Weights, masks, thresholds to the coordinator; compression per layer.
-    var totalWeights = 0, totalPruned = 0
+    var totalWeights = 0, totalPruned = 0, totalDenseBytes = 0, totalSparseBytes = 0
     var saved: [(String, [Float], [UInt8], [Float], ConvSlice)] = []
     for (stage, slices, _) in stages {
         let c = stage.conv
@@ -190,20 +190,34 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     let written: Result<Void, Error> = Result {
         guard comm.isCoordinator, let runDir else { return }
         var model: [[String: Any]] = []
+        var sizeLines: [String] = []
         for (name, w, m, th, c) in saved {
             let pruned = m.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
             totalWeights += m.count; totalPruned += pruned
+            // The compressed file: per map, its kept synapses (docs/FORMATS.md).
+            let sparse: [UInt8]
+            do { sparse = try SparseFormat.encode(weights: w, mask: m, layout: c.kernelLayout) } catch {
+                throw RunError("\(name): cannot write weights/\(name).sparse: \(error)")
+            }
+            let denseBytes = w.count * MemoryLayout<Float>.size
+            totalDenseBytes += denseBytes; totalSparseBytes += sparse.count
             record.layers.append(["name": name, "weights": m.count, "pruned": pruned,
                                   "compression_rate": Double(pruned) / Double(max(m.count, 1)),
-                                  "zero_weights": w.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }])
+                                  "zero_weights": w.reduce(0) { $0 + ($1 == 0 ? 1 : 0) },
+                                  "dense_bytes": denseBytes, "sparse_bytes": sparse.count])
+            sizeLines.append(String(format: "%@: %d weights, %.1f %% pruned, dense %d B -> sparse %d B",
+                                    name, m.count, Double(pruned) / Double(max(m.count, 1)) * 100, denseBytes, sparse.count))
             try runDir.writeFloats(w, to: "weights/\(name).weights.f32")
             try runDir.write(Data(m), to: "weights/\(name).mask.u8")
             try runDir.writeFloats(th, to: "weights/\(name).thresholds.f32")
+            try runDir.write(Data(sparse), to: "weights/\(name).sparse")
             model.append(["name": name, "input": [c.input.height, c.input.width, c.input.channels],
                           "output": [c.output.height, c.output.width, c.output.channels],
                           "kernel": c.spec.kernel, "stride": c.spec.stride, "pad": c.spec.pad,
                           "layout": "weights [ky][kx][c_in][map] float32 little-endian; mask same layout, uint8 1 kept / 0 pruned; thresholds [map] float32",
-                          "files": ["weights/\(name).weights.f32", "weights/\(name).mask.u8", "weights/\(name).thresholds.f32"]])
+                          "sparse_layout": SparseFormat.layoutSummary,
+                          "files": ["weights/\(name).weights.f32", "weights/\(name).mask.u8", "weights/\(name).thresholds.f32",
+                                    "weights/\(name).sparse"]])
         }
         try runDir.writeJSON(["layers": model, "timesteps": config.timesteps], to: "model.json")
         lap("gather")
@@ -227,7 +241,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             "peak_memory_mib_per_rank": peakMemory.map { Double($0) / 1024 },
             "train_images": trainImages.count, "test_images": testImages.count,
             "accuracy": record.accuracy,
-            "compression": ["layers": record.layers, "overall_rate": overall, "weights": totalWeights, "pruned": totalPruned],
+            "compression": ["layers": record.layers, "overall_rate": overall, "weights": totalWeights, "pruned": totalPruned,
+                            "dense_bytes": totalDenseBytes, "sparse_bytes": totalSparseBytes],
             "timings_seconds": Dictionary(record.timings, uniquingKeysWith: +),
             "stage_order": record.timings.map(\.0),
             // Collectives of the spike exchange between layers (2 per timestep per batch), and the
@@ -246,6 +261,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         progress.say(String(format: "test accuracy %.2f%% (train %.2f%%) at %@ [%@]; compression rate %.1f%% of %d conv weights",
                             lastRead.test * 100, lastRead.train * 100, lastRead.layer,
                             perLayer.joined(separator: ", "), overall * 100, totalWeights))
+        for line in sizeLines { progress.say(line) }
+        progress.say("all conv layers: \(totalWeights) weights, dense \(totalDenseBytes) B -> sparse \(totalSparseBytes) B")
         progress.say("run directory: \(runDir.final.path)")
     }
     if case .failure(let e) = written {

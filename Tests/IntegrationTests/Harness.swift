@@ -392,9 +392,10 @@ func readFloats(_ url: URL) throws -> [Float] {
 
 func readBytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
 
-/// The files a conv layer leaves in `weights/`.
+/// The files a conv layer leaves in `weights/` (and lists in model.json's `files`, in this order).
 func weightFiles(_ layer: String) -> [String] {
-    ["weights/\(layer).weights.f32", "weights/\(layer).mask.u8", "weights/\(layer).thresholds.f32"]
+    ["weights/\(layer).weights.f32", "weights/\(layer).mask.u8", "weights/\(layer).thresholds.f32",
+     "weights/\(layer).sparse"]
 }
 
 /// The complete set of files of a run directory with the given conv layers.

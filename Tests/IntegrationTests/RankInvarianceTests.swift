@@ -118,7 +118,8 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
             let a = number(lookup(metrics, "accuracy", key)), b = number(lookup(ref.metrics, "accuracy", key))
             #expect(a != nil && a == b, "\(key) accuracy: \(String(describing: a)) with \(n) ranks, \(String(describing: b)) with \(ref.ranks)")
         }
-        for path in [["compression", "overall_rate"], ["compression", "pruned"], ["compression", "weights"]] {
+        for path in [["compression", "overall_rate"], ["compression", "pruned"], ["compression", "weights"],
+                     ["compression", "dense_bytes"], ["compression", "sparse_bytes"]] {
             let a = number(lookup(metrics, path[0], path[1])), b = number(lookup(ref.metrics, path[0], path[1]))
             #expect(a != nil && a == b, "\(path): \(String(describing: a)) with \(n) ranks, \(String(describing: b)) with \(ref.ranks)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SpikeCompression
 import Testing
 
 extension Integration {
@@ -68,6 +69,34 @@ extension Integration {
             #expect(number(lookup(metrics, "compression", "layers", 0, "zero_weights"))
                         == Double(weights.filter { $0 == 0 }.count))
 
+            // The sparse file: decoded, it is the dense weights and mask byte for byte; its size is
+            // what metrics.json reports; the header read here by hand says what docs/FORMATS.md says.
+            let sparseURL = dir.appendingPathComponent("weights/conv1.sparse")
+            let sparse = try readBytes(sparseURL)
+            let decoded = try SparseFormat.decode(sparse)
+            #expect((decoded.kernel, decoded.inChannels, decoded.maps) == (5, 2, 8))
+            #expect(decoded.weights.withUnsafeBytes { Data($0) } == (try Data(contentsOf: dir.appendingPathComponent("weights/conv1.weights.f32"))),
+                    "the decoded sparse weights differ from weights/conv1.weights.f32")
+            #expect(Data(decoded.mask) == (try Data(contentsOf: dir.appendingPathComponent("weights/conv1.mask.u8"))),
+                    "the decoded sparse mask differs from weights/conv1.mask.u8")
+            let keptCount = total - prunedExpected
+            func le32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(sparse[at + $1]) << (8 * $1) } }
+            #expect(Array(sparse.prefix(4)) == Array("SPSP".utf8))
+            #expect(sparse[4] == 1 && sparse[5] == 0, "version")
+            #expect(sparse[6] == 2 && sparse[7] == 0, "5x5x2 = 50 synapses per map: 2-byte indices")
+            #expect([le32(8), le32(12), le32(16), le32(20)] as [Int] == [5, 2, 8, keptCount])
+            #expect(le32(24) == 0 && le32(24 + 4 * 8) == keptCount, "offsets run from 0 to the kept count")
+            // 24-byte header, 9 offsets, 2-byte indices padded to 4, float32 weights.
+            #expect(sparse.count == 24 + 4 * 9 + (2 * keptCount + 3) / 4 * 4 + 4 * keptCount)
+            let fileSize = try #require(try FileManager.default.attributesOfItem(atPath: sparseURL.path)[.size] as? NSNumber).intValue
+            print("synthetic bars, 2 ranks: conv1 \(keptCount) of \(total) weights kept, dense \(4 * total) B -> sparse \(fileSize) B")
+            #expect(number(lookup(metrics, "compression", "layers", 0, "sparse_bytes")) == Double(fileSize))
+            #expect(number(lookup(metrics, "compression", "layers", 0, "dense_bytes")) == Double(4 * total))
+            #expect(number(lookup(metrics, "compression", "sparse_bytes")) == Double(fileSize))
+            #expect(number(lookup(metrics, "compression", "dense_bytes")) == Double(4 * total))
+            #expect(result.stdout.contains(String(format: "conv1: %d weights, 50.0 %% pruned, dense %d B -> sparse %d B",
+                                                  total, 4 * total, fileSize)), "\(result)")
+
             // model.json
             let model = try readJSON(dir.appendingPathComponent("model.json"))
             #expect(number(lookup(model, "timesteps")) == 16)
@@ -79,6 +108,7 @@ extension Integration {
             #expect(number(lookup(model, "layers", 0, "stride")) == 1)
             #expect(number(lookup(model, "layers", 0, "pad")) == 0)
             #expect(lookup(model, "layers", 0, "files") as? [String] == weightFiles("conv1"))
+            #expect((lookup(model, "layers", 0, "sparse_layout") as? String)?.hasPrefix("little-endian; header: magic \"SPSP\"") == true)
 
             // config.json: the resolved config, itself a valid config that reproduces the run.
             let resolved = try readJSON(dir.appendingPathComponent("config.json"))
