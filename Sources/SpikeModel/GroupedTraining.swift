@@ -44,8 +44,8 @@ extension LayerTrainer {
         for i in 0..<synapses {
             for j in 0..<m { blocked[at(i, j)] = slice.weights[i * m + j]; blockedMask[at(i, j)] = slice.mask[i * m + j] }
         }
-        // Samples per group: trajectories of at most about 8 MB.
-        let G = max(1, min(16, (8 << 20) / max(T * mPad * 4, 1)))
+        // Samples per group: trajectories of at most `groupTrajectoryBytes`.
+        let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * mPad * 4, 1)))
         var patches = [UInt8](repeating: 0, count: G * synapses)
         var entries = [Int32](repeating: 0, count: G * synapses)
         var stepValue = [UInt8](repeating: 0, count: G * T)

@@ -168,14 +168,14 @@ import SpikeCompression
 
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
     /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
-    /// blocks of 8, 16 and 32 maps, and with the trajectory bound forced so low that every sample takes
-    /// the fallback. A mask is applied; 3 epochs with annealing.
+    /// blocks of 8, 16 and 32 maps, groups of 1 to 64 samples, and with the trajectory bound forced so
+    /// low that every sample takes the fallback. A mask is applied; 3 epochs with annealing.
     @Test func groupedTrainingEqualsThePlainLoop() {
         let shape = Shape(height: 6, width: 6, channels: 8), count = 40, T = 16
         var rng = RandomStream(seed: 5, 1)
         let times = (0..<(count * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
         let data = SpikeDataset(shape: shape, count: count, times: times)
-        func train(groupBytes: Int, offset: Float = 0) -> (weights: [Float], thresholds: [Float], winners: Int) {
+        func train(groupBytes: Int, offset: Float = 0, groupSamples: Int = 64) -> (weights: [Float], thresholds: [Float], winners: Int) {
             let spec = ConvSpec(name: "c", kernel: 3, maps: 40, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
                                 thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1),
                                 initialThresholdMean: 6, initialThresholdStd: 0.5)
@@ -186,18 +186,21 @@ import SpikeCompression
             var t = LayerTrainer(slice: s, timesteps: T, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
             t.groupWeightBytes = groupBytes
             t.groupBoundOffset = offset
+            t.maxGroupSamples = groupSamples
             var winners = 0
             t.train(on: data) { winners += $0.winners }
             return (s.weights, s.thresholds, winners)
         }
         let plain = train(groupBytes: Int.max)
         #expect(plain.winners > 60)
-        for (bytes, offset) in [(0, Float(0)), (72 * 4 * 16, 0), (72 * 4 * 40 - 1, 0), (72 * 4 * 40 - 1, -1000), (0, -1000)] {
-            let grouped = train(groupBytes: bytes, offset: offset)
+        // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all) samples.
+        for (bytes, offset, group) in [(0, Float(0), 16), (72 * 4 * 16, 0, 7), (72 * 4 * 40 - 1, 0, 64), (72 * 4 * 40 - 1, -1000, 16),
+                                       (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64)] {
+            let grouped = train(groupBytes: bytes, offset: offset, groupSamples: group)
             // Compared as Bools: a failure should not print thousands of weights.
             let sameWeights = grouped.weights == plain.weights, sameThresholds = grouped.thresholds == plain.thresholds
-            #expect(sameWeights, "block budget \(bytes), bound offset \(offset)")
-            #expect(sameThresholds, "block budget \(bytes), bound offset \(offset)")
+            #expect(sameWeights, "block budget \(bytes), bound offset \(offset), groups of \(group)")
+            #expect(sameThresholds, "block budget \(bytes), bound offset \(offset), groups of \(group)")
             #expect(grouped.winners == plain.winners)
         }
     }
