@@ -72,11 +72,10 @@ public struct LayerTrainer {
     /// Layers with more weights than this (bytes, on this rank) train in groups of samples
     /// (`runEpochGrouped`, same results); tests lower it to exercise that path on small layers.
     public var groupWeightBytes = 256 << 10
-    /// The grouped path's samples per group: as many as fit trajectories of `T x maps` floats in
-    /// this many bytes, at most `maxGroupSamples`. The weights stream from memory once per group, so
-    /// a group of G samples cuts that traffic G-fold (fc1 at T = 128 on one rank: 32 MB of weights
-    /// against 2 MB of trajectories per sample). MNIST fc1, one rank, 6000 samples: 4.6 s per epoch
-    /// at G = 4, 2.8 s at 16, 2.6 s at 32, 2.2 s at 64.
+    /// Bounds on the grouped path's samples per group (`runEpochGrouped`): the weights stream from
+    /// memory once per group, so a group of G samples cuts that traffic G-fold; fc1 at T = 128 on one
+    /// rank has 32 MB of weights and 2 MB of trajectories per sample. MNIST fc1, one rank, 6000
+    /// samples: 4.6 s per epoch in groups of 4, 2.8 s of 16, 2.6 s of 32, 2.2 s of 64.
     public var groupTrajectoryBytes = 128 << 20
     public var maxGroupSamples = 64
     /// Added to the grouped path's threshold bound; tests make it negative to force its fallback.

@@ -102,8 +102,16 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         progress.say("\(spec.name): training \(spec.maps) maps of \(spec.kernel)x\(spec.kernel)x\(trainData.shape.channels) for \(spec.epochs) epochs (\(slices.counts.map(String.init).joined(separator: "+")) maps per rank)")
         let trainer = LayerTrainer(slice: slice, timesteps: config.timesteps, comm: comm, seed: config.seed, layerIndex: convIndex)
         var sparsityNow = 0.0
+        var silentSaid = false
         winnerAgreements += spec.epochs * trainData.count
         trainer.train(on: trainData) { stats in
+            // No winner means no STDP and no threshold change: a silent layer stays silent.
+            if stats.winners == 0 && stats.samples > 0 && !silentSaid {
+                silentSaid = true
+                progress.say("warning: \(spec.name): no map fired on any sample in epoch \(stats.epoch + 1): the layer is silent "
+                    + "for good (no winner, so no learning and no threshold change)"
+                    + (schedule == nil ? "" : "; its kept weights cannot reach the thresholds: try pruning.reinforcement or a lower final sparsity"))
+            }
             if let schedule, schedule.prunes(afterEpoch: stats.epoch) {
                 sparsityNow = slice.prune(schedule, afterEpoch: stats.epoch, slices: slices, comm: comm)
             }
