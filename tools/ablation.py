@@ -12,6 +12,7 @@ Variants, applied to every conv layer of the config (each layer pruned while it 
   pp+dswr    the ramp, with reinforcement at every step
   oneshot    magnitude pruning once, after the last epoch (no training after it): the obvious baseline
 A run whose metrics.json exists is not run again, so an interrupted ablation resumes.
+`render` appends docs/ablation/<name>.notes.md (the reading of the results, by hand) when it exists.
 """
 import copy, datetime, json, os, subprocess, sys
 
@@ -210,6 +211,10 @@ def render(results_dir, doc):
                      f"`{result['config']}` on {result['ranks']} rank(s), DSWR strength {result['strength']:g}, {result['date']}. "
                      f"Data: [`{rel}/{stem}.csv`]({rel}/{stem}.csv).", ""]
         sections += markdown_table(result) + ["", f"![accuracy against sparsity]({rel}/{stem}.png)", ""]
+        # What the numbers show, written by whoever ran the ablation, kept beside the results.
+        notes = os.path.join(results_dir, f"{stem}.notes.md")
+        if os.path.exists(notes):
+            sections += [open(notes).read().strip(), ""]
     write(doc, "\n".join(sections))
 
 
