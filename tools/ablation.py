@@ -54,24 +54,40 @@ def run(config, ranks, sparsities, variants, strength, runs_dir, out):
     for s in sparsities:
         if not 0 < s < 1:
             sys.exit(f"ablation: sparsity {s} is not in (0, 1)")
+    if not 0 <= float(strength) <= 1:
+        sys.exit(f"ablation: --strength {strength} is not in [0, 1]")
+    for layer in base.get("layers", []):
+        if layer.get("type") == "conv" and int(layer.get("epochs", 0)) < 1:
+            sys.exit(f"ablation: {config}: layer {layer.get('name', '?')} has no epochs to prune over")
     os.makedirs(runs_dir, exist_ok=True)
     jobs = [("baseline", 0.0)] if "baseline" in variants else []
-    jobs += [(v, s) for v in variants if v != "baseline" for s in sparsities]
+    jobs += [(v, s) for v in dict.fromkeys(variants) if v != "baseline" for s in dict.fromkeys(sparsities)]
+    names = [v.replace("+", "-") if v == "baseline" else f"{v.replace('+', '-')}-{s * 100:g}" for v, s in jobs]
+    if len(set(names)) != len(names):
+        sys.exit("ablation: two sparsities give the same run name: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
     rows = []
-    for k, (v, s) in enumerate(jobs):
-        name = v.replace("+", "-") if v == "baseline" else f"{v.replace('+', '-')}-{round(s * 100)}"
+    here = os.path.dirname(os.path.abspath(__file__))
+    mpirun_local = os.path.join(here, "..", "launch", "mpirun-local")
+    for k, ((v, s), name) in enumerate(zip(jobs, names)):
         metrics_path = os.path.join(runs_dir, name, "metrics.json")
+        cfg = variant_config(base, v, s, float(strength))
+        cfg["name"] = name
+        cfg_path = os.path.join(runs_dir, f"{name}.json")
         if os.path.exists(metrics_path):
+            # A kept run must be the run asked for: same base config, variant, sparsity, strength.
+            kept = json.load(open(cfg_path)) if os.path.exists(cfg_path) else None
+            if kept != cfg:
+                sys.exit(f"ablation: {runs_dir}/{name} was run with another config than {cfg_path} now asks for "
+                         f"(base config or --strength changed?); remove {runs_dir}/{name} to run it again")
             print(f"ablation: [{k + 1}/{len(jobs)}] {name}: done before, kept", flush=True)
         else:
-            cfg = variant_config(base, v, s, float(strength))
-            cfg["name"] = name
-            cfg_path = os.path.join(runs_dir, f"{name}.json")
-            json.dump(cfg, open(cfg_path, "w"), indent=1)
+            with open(cfg_path + ".tmp", "w") as f:
+                json.dump(cfg, f, indent=1)
+            os.replace(cfg_path + ".tmp", cfg_path)
             print(f"ablation: [{k + 1}/{len(jobs)}] {name}: training on {ranks} rank(s) ...", flush=True)
             log = open(os.path.join(runs_dir, f"{name}.log"), "w")
             binary = os.environ.get("SPINNPRUNE_BIN", ".build/release/spinnprune")
-            code = subprocess.call(["bash", "launch/mpirun-local", "-np", str(ranks), binary,
+            code = subprocess.call(["bash", mpirun_local, "-np", str(ranks), binary,
                                     "train", cfg_path, "--runs-dir", runs_dir], stdout=log, stderr=subprocess.STDOUT)
             log.close()
             if code != 0:

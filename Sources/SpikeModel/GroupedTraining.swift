@@ -49,7 +49,7 @@ extension LayerTrainer {
         // weights, trains in 1.0 s per epoch in groups of 16 and 2.6 s in groups of 64), at most
         // `maxGroupSamples` and as many as `groupTrajectoryBytes` of trajectories hold.
         let weightBytes = synapses * m * 4
-        let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * mPad * 4, 1), max(16, weightBytes / (256 << 10))))
+        let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * mPad * 4, 1), max(minGroupSamples, weightBytes / (256 << 10))))
         var patches = [UInt8](repeating: 0, count: G * synapses)
         var entries = [Int32](repeating: 0, count: G * synapses)
         var stepValue = [UInt8](repeating: 0, count: G * T)

@@ -78,6 +78,8 @@ public struct LayerTrainer {
     /// samples: 4.6 s per epoch in groups of 4, 2.8 s of 16, 2.6 s of 32, 2.2 s of 64.
     public var groupTrajectoryBytes = 128 << 20
     public var maxGroupSamples = 64
+    /// Groups hold one sample per 256 KB of weights and at least this many.
+    public var minGroupSamples = 16
     /// Added to the grouped path's threshold bound; tests make it negative to force its fallback.
     var groupBoundOffset: Float = 0
 

@@ -110,7 +110,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                 silentSaid = true
                 progress.say("warning: \(spec.name): no map fired on any sample in epoch \(stats.epoch + 1): the layer is silent "
                     + "for good (no winner, so no learning and no threshold change)"
-                    + (schedule == nil ? "" : "; its kept weights cannot reach the thresholds: try pruning.reinforcement or a lower final sparsity"))
+                    + (sparsityNow == 0 ? "" : "; its kept weights cannot reach the thresholds: try "
+                        + ((schedule?.reinforcement ?? 0) == 0 ? "pruning.reinforcement or " : "") + "a lower final sparsity"))
             }
             if let schedule, schedule.prunes(afterEpoch: stats.epoch) {
                 sparsityNow = slice.prune(schedule, afterEpoch: stats.epoch, slices: slices, comm: comm)

@@ -6,7 +6,7 @@ extension Integration {
     /// variant configs it derives, the sparsity each run reached, the one-shot variant being the
     /// baseline's training pruned afterwards, and the table and plot it renders.
     @Suite(.serialized) struct Ablation {
-        @Test("ablation: baseline / PP / one-shot at 50 %: exact sparsity, one-shot = baseline pruned by magnitude, table and PNG")
+        @Test("ablation at 50 %: exact sparsity, one-shot = baseline pruned by magnitude, DSWR schedules, resume, table and PNG")
         func ablationTable() async throws {
             let box = try Sandbox("ablation")
             let config = try box.writeConfig(Configs.oneLayer(name: "bars", dataset: box.dataset), as: "bars.json")
@@ -71,6 +71,30 @@ extension Integration {
             #expect(md.contains("| one-shot after training | 50 % | \(markdownRows[2]) | 50.0 % | 50.0 % |"), "\(md)")
             #expect(md.contains("| PP | 50 % | \(markdownRows[1]) | 50.0 % | 50.0 % |"), "\(md)")
             #expect(md.contains("![accuracy against sparsity](results/bars.png)"), "\(md)")
+            // Resuming: a second call keeps every run; a DSWR variant derives its schedule; a kept run
+            // asked for with another strength is refused, naming the run.
+            let again = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
+                                                   config, "1", "0.5", "baseline,pp,oneshot", "1", runs.path,
+                                                   results.appendingPathComponent("bars.json").path], in: packageRoot)
+            try #require(again.succeeded, "\(again)")
+            #expect(again.stdout.components(separatedBy: "done before, kept").count - 1 == 3, "\(again)")
+            #expect(try String(contentsOf: results.appendingPathComponent("bars.csv"), encoding: .utf8) == csv)
+            let dswr = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
+                                                  config, "1", "0.5", "pp+dswr,dswr", "1", runs.path, box.path("dswr.json").path],
+                                            in: packageRoot)
+            try #require(dswr.succeeded, "\(dswr)")
+            let ppd = try readJSON(runs.appendingPathComponent("pp-dswr-50.json"))
+            #expect(number(lookup(ppd, "layers", 0, "pruning", "reinforcement")) == 1)
+            #expect(number(lookup(ppd, "layers", 0, "pruning", "end_epoch")) == 2)
+            let d = try readJSON(runs.appendingPathComponent("dswr-50.json"))
+            #expect(number(lookup(d, "layers", 0, "pruning", "reinforcement")) == 1)
+            #expect(number(lookup(d, "layers", 0, "pruning", "start_epoch")) == 0 && number(lookup(d, "layers", 0, "pruning", "end_epoch")) == 0)
+            #expect(try readBytes(runs.appendingPathComponent("dswr-50/weights/conv1.mask.u8")).filter { $0 == 0 }.count == 200)
+            let changed = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
+                                                     config, "1", "0.5", "pp+dswr", "0.5", runs.path, box.path("changed.json").path],
+                                               in: packageRoot)
+            #expect(!changed.succeeded && changed.stderr.contains("pp-dswr-50 was run with another config"), "\(changed)")
+
             let png = try readBytes(results.appendingPathComponent("bars.png"))
             try #require(png.count > 24)
             #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "not a PNG")

@@ -187,13 +187,14 @@ import SpikeCompression
             t.groupWeightBytes = groupBytes
             t.groupBoundOffset = offset
             t.maxGroupSamples = groupSamples
+            t.minGroupSamples = groupSamples
             var winners = 0
             t.train(on: data) { winners += $0.winners }
             return (s.weights, s.thresholds, winners)
         }
         let plain = train(groupBytes: Int.max)
         #expect(plain.winners > 60)
-        // Groups of at most 1, 7 (40 samples: a short last group) and 16 samples (a bound of 64 gives 16 too: small weights).
+        // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples.
         for (bytes, offset, group) in [(0, Float(0), 16), (72 * 4 * 16, 0, 7), (72 * 4 * 40 - 1, 0, 64), (72 * 4 * 40 - 1, -1000, 16),
                                        (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64)] {
             let grouped = train(groupBytes: bytes, offset: offset, groupSamples: group)
