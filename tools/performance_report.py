@@ -158,6 +158,10 @@ def render(bench_dir, out):
               "- fc1's weights (2048 x 4096 floats, 32 MB) do not fit in cache: it trains in groups of samples "
               "whose potential trajectories are computed block of maps by block of maps "
               "(`Sources/SpikeModel/GroupedTraining.swift`), bit for bit the plain loop's result.", ""]
+    # How the kept runs were made (what else ran, which build), written by whoever ran them.
+    notes = os.path.join(bench_dir, "notes.md")
+    if os.path.exists(notes):
+        lines += ["## How these runs were made", "", open(notes).read().strip(), ""]
     tmp = out + ".tmp"
     open(tmp, "w").write("\n".join(lines))
     os.replace(tmp, out)
