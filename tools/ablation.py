@@ -81,9 +81,7 @@ def run(config, ranks, sparsities, variants, strength, runs_dir, out):
                          f"(base config or --strength changed?); remove {runs_dir}/{name} to run it again")
             print(f"ablation: [{k + 1}/{len(jobs)}] {name}: done before, kept", flush=True)
         else:
-            with open(cfg_path + ".tmp", "w") as f:
-                json.dump(cfg, f, indent=1)
-            os.replace(cfg_path + ".tmp", cfg_path)
+            write(cfg_path, json.dumps(cfg, indent=1))
             print(f"ablation: [{k + 1}/{len(jobs)}] {name}: training on {ranks} rank(s) ...", flush=True)
             log = open(os.path.join(runs_dir, f"{name}.log"), "w")
             binary = os.environ.get("SPINNPRUNE_BIN", ".build/release/spinnprune")
@@ -107,9 +105,7 @@ def run(config, ranks, sparsities, variants, strength, runs_dir, out):
     result = {"config": config, "name": base["name"], "ranks": int(ranks), "strength": float(strength),
               "date": str(datetime.date.today()), "rows": rows}
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    tmp = out + ".tmp"
-    json.dump(result, open(tmp, "w"), indent=1)
-    os.replace(tmp, out)
+    write(out, json.dumps(result, indent=1))
 
 
 def csv_lines(result):
@@ -193,8 +189,10 @@ def plot_svg(result):
 
 
 def write(path, text):
+    """Atomically: a reader sees the old file or the whole new one."""
     tmp = path + ".tmp"
-    open(tmp, "w").write(text)
+    with open(tmp, "w") as f:
+        f.write(text)
     os.replace(tmp, path)
 
 

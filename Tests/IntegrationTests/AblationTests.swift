@@ -12,9 +12,12 @@ extension Integration {
             let config = try box.writeConfig(Configs.oneLayer(name: "bars", dataset: box.dataset), as: "bars.json")
             let runs = box.path("runs"), results = box.path("results"), doc = box.path("compression.md")
             let env = URL(fileURLWithPath: "/usr/bin/env")
-            let run = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
-                                                 config, "1", "0.5", "baseline,pp,oneshot", "1", runs.path,
-                                                 results.appendingPathComponent("bars.json").path], in: packageRoot)
+            /// `tools/ablation.py run <config> 1 <sparsities> <variants> <strength> <runs> <result>`, from the package root.
+            func ablationRun(_ sparsities: String, _ variants: String, strength: String = "1", result: URL) async throws -> RunResult {
+                try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run", config, "1",
+                                           sparsities, variants, strength, runs.path, result.path], in: packageRoot)
+            }
+            let run = try await ablationRun("0.5", "baseline,pp,oneshot", result: results.appendingPathComponent("bars.json"))
             try #require(run.succeeded, "\(run)")
             let render = try await runProcess(env, ["python3", "tools/ablation.py", "render", results.path, doc.path], in: packageRoot)
             try #require(render.succeeded, "\(render)")
@@ -73,15 +76,11 @@ extension Integration {
             #expect(md.contains("![accuracy against sparsity](results/bars.png)"), "\(md)")
             // Resuming: a second call keeps every run; a DSWR variant derives its schedule; a kept run
             // asked for with another strength is refused, naming the run.
-            let again = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
-                                                   config, "1", "0.5", "baseline,pp,oneshot", "1", runs.path,
-                                                   results.appendingPathComponent("bars.json").path], in: packageRoot)
+            let again = try await ablationRun("0.5", "baseline,pp,oneshot", result: results.appendingPathComponent("bars.json"))
             try #require(again.succeeded, "\(again)")
             #expect(again.stdout.components(separatedBy: "done before, kept").count - 1 == 3, "\(again)")
             #expect(try String(contentsOf: results.appendingPathComponent("bars.csv"), encoding: .utf8) == csv)
-            let dswr = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
-                                                  config, "1", "0.5", "pp+dswr,dswr", "1", runs.path, box.path("dswr.json").path],
-                                            in: packageRoot)
+            let dswr = try await ablationRun("0.5", "pp+dswr,dswr", result: box.path("dswr.json"))
             try #require(dswr.succeeded, "\(dswr)")
             let ppd = try readJSON(runs.appendingPathComponent("pp-dswr-50.json"))
             #expect(number(lookup(ppd, "layers", 0, "pruning", "reinforcement")) == 1)
@@ -90,9 +89,7 @@ extension Integration {
             #expect(number(lookup(d, "layers", 0, "pruning", "reinforcement")) == 1)
             #expect(number(lookup(d, "layers", 0, "pruning", "start_epoch")) == 0 && number(lookup(d, "layers", 0, "pruning", "end_epoch")) == 0)
             #expect(try readBytes(runs.appendingPathComponent("dswr-50/weights/conv1.mask.u8")).filter { $0 == 0 }.count == 200)
-            let changed = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run",
-                                                     config, "1", "0.5", "pp+dswr", "0.5", runs.path, box.path("changed.json").path],
-                                               in: packageRoot)
+            let changed = try await ablationRun("0.5", "pp+dswr", strength: "0.5", result: box.path("changed.json"))
             #expect(!changed.succeeded && changed.stderr.contains("pp-dswr-50 was run with another config"), "\(changed)")
 
             let png = try readBytes(results.appendingPathComponent("bars.png"))
