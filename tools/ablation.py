@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """The compression ablation of launch/ablation: runs, collects, renders.
 
-  ablation.py run <config> <ranks> <sparsities> <variants> <strength> <runs-dir> <result.json>
+  ablation.py run <config> --ranks N --sparsities 0.5,... --variants pp,... --strength L
+                  --ramp-end F --jobs J --runs-dir DIR --out RESULT.json
   ablation.py render <results-dir> <compression.md>
 
 Variants, applied to every conv layer of the config (each layer pruned while it trains):
   baseline   no pruning
-  pp         progressive pruning: the target sparsity on a cubic ramp over all the layer's epochs
+  pp         progressive pruning: the target sparsity on a cubic ramp over the first fraction F
+             (--ramp-end) of the layer's epochs, then training goes on at the final sparsity
   dswr       reinforcement without the progressive ramp: the final sparsity at once after the
              first epoch, kept weights reinforced (strength lambda), training goes on
-  pp+dswr    the ramp, with reinforcement at every step
+  pp+dswr    the same ramp, with reinforcement at every step
   oneshot    magnitude pruning once, after the last epoch (no training after it): the obvious baseline
-A run whose metrics.json exists is not run again, so an interrupted ablation resumes.
+A run whose metrics.json exists is not run again, so an interrupted ablation resumes; --jobs runs
+that many trainings at once (each on --ranks ranks).
 `render` appends docs/ablation/<name>.notes.md (the reading of the results, by hand) when it exists.
 """
-import copy, datetime, json, os, subprocess, sys
+import argparse, concurrent.futures, copy, datetime, json, math, os, subprocess, sys
 
 VARIANTS = ["baseline", "pp", "dswr", "pp+dswr", "oneshot"]
 LABELS = {"baseline": "baseline (no pruning)", "pp": "PP", "dswr": "DSWR", "pp+dswr": "PP + DSWR",
@@ -22,7 +25,12 @@ LABELS = {"baseline": "baseline (no pruning)", "pp": "PP", "dswr": "DSWR", "pp+d
 COLOURS = {"pp": "#1f77b4", "dswr": "#2ca02c", "pp+dswr": "#d62728", "oneshot": "#7f7f7f"}
 
 
-def variant_config(base, variant, sparsity, strength):
+def ramp_end_epoch(epochs, ramp_end):
+    """Last epoch (0-based) of the progressive ramp: the first ceil(F * epochs) epochs, at least one."""
+    return max(1, math.ceil(ramp_end * epochs - 1e-9)) - 1
+
+
+def variant_config(base, variant, sparsity, strength, ramp_end=1.0):
     c = copy.deepcopy(base)
     for layer in c["layers"]:
         if layer.get("type") != "conv":
@@ -33,18 +41,18 @@ def variant_config(base, variant, sparsity, strength):
         epochs = layer["epochs"]
         p = {"final_sparsity": sparsity, "ramp": "cubic"}
         if variant == "pp":
-            p.update(start_epoch=0, end_epoch=epochs - 1)
+            p.update(start_epoch=0, end_epoch=ramp_end_epoch(epochs, ramp_end))
         elif variant == "dswr":
             p.update(start_epoch=0, end_epoch=0, reinforcement=strength)
         elif variant == "pp+dswr":
-            p.update(start_epoch=0, end_epoch=epochs - 1, reinforcement=strength)
+            p.update(start_epoch=0, end_epoch=ramp_end_epoch(epochs, ramp_end), reinforcement=strength)
         elif variant == "oneshot":
             p.update(start_epoch=epochs - 1, end_epoch=epochs - 1)
         layer["pruning"] = p
     return c
 
 
-def run(config, ranks, sparsities, variants, strength, runs_dir, out):
+def run(config, ranks, sparsities, variants, strength, ramp_end, jobs, runs_dir, out):
     base = json.load(open(config))
     sparsities = [float(s) for s in sparsities.split(",")]
     variants = variants.split(",")
@@ -54,44 +62,57 @@ def run(config, ranks, sparsities, variants, strength, runs_dir, out):
     for s in sparsities:
         if not 0 < s < 1:
             sys.exit(f"ablation: sparsity {s} is not in (0, 1)")
-    if not 0 <= float(strength) <= 1:
-        sys.exit(f"ablation: --strength {strength} is not in [0, 1]")
+    if not 0 <= strength <= 1:
+        sys.exit(f"ablation: --strength {strength:g} is not in [0, 1]")
+    if not 0 < ramp_end <= 1:
+        sys.exit(f"ablation: --ramp-end {ramp_end:g} is not in (0, 1]")
+    if jobs < 1 or ranks < 1:
+        sys.exit("ablation: --jobs and --ranks must be at least 1")
     for layer in base.get("layers", []):
         if layer.get("type") == "conv" and int(layer.get("epochs", 0)) < 1:
             sys.exit(f"ablation: {config}: layer {layer.get('name', '?')} has no epochs to prune over")
     os.makedirs(runs_dir, exist_ok=True)
-    jobs = [("baseline", 0.0)] if "baseline" in variants else []
-    jobs += [(v, s) for v in dict.fromkeys(variants) if v != "baseline" for s in dict.fromkeys(sparsities)]
-    names = [v.replace("+", "-") if v == "baseline" else f"{v.replace('+', '-')}-{s * 100:g}" for v, s in jobs]
+    todo = [("baseline", 0.0)] if "baseline" in variants else []
+    todo += [(v, s) for v in dict.fromkeys(variants) if v != "baseline" for s in dict.fromkeys(sparsities)]
+    names = [v.replace("+", "-") if v == "baseline" else f"{v.replace('+', '-')}-{s * 100:g}" for v, s in todo]
     if len(set(names)) != len(names):
         sys.exit("ablation: two sparsities give the same run name: " + ", ".join(sorted({n for n in names if names.count(n) > 1})))
-    rows = []
     here = os.path.dirname(os.path.abspath(__file__))
     mpirun_local = os.path.join(here, "..", "launch", "mpirun-local")
-    for k, ((v, s), name) in enumerate(zip(jobs, names)):
-        metrics_path = os.path.join(runs_dir, name, "metrics.json")
-        cfg = variant_config(base, v, s, float(strength))
+    binary = os.environ.get("SPINNPRUNE_BIN", ".build/release/spinnprune")
+    pending = []
+    for k, ((v, s), name) in enumerate(zip(todo, names)):
+        cfg = variant_config(base, v, s, strength, ramp_end)
         cfg["name"] = name
         cfg_path = os.path.join(runs_dir, f"{name}.json")
-        if os.path.exists(metrics_path):
-            # A kept run must be the run asked for: same base config, variant, sparsity, strength.
+        if os.path.exists(os.path.join(runs_dir, name, "metrics.json")):
+            # A kept run must be the run asked for: same base config, variant, sparsity, strength, ramp.
             kept = json.load(open(cfg_path)) if os.path.exists(cfg_path) else None
             if kept != cfg:
                 sys.exit(f"ablation: {runs_dir}/{name} was run with another config than {cfg_path} now asks for "
-                         f"(base config or --strength changed?); remove {runs_dir}/{name} to run it again")
-            print(f"ablation: [{k + 1}/{len(jobs)}] {name}: done before, kept", flush=True)
+                         f"(base config, --strength or --ramp-end changed?); remove {runs_dir}/{name} to run it again")
+            print(f"ablation: [{k + 1}/{len(todo)}] {name}: done before, kept", flush=True)
         else:
             write(cfg_path, json.dumps(cfg, indent=1))
-            print(f"ablation: [{k + 1}/{len(jobs)}] {name}: training on {ranks} rank(s) ...", flush=True)
-            log = open(os.path.join(runs_dir, f"{name}.log"), "w")
-            binary = os.environ.get("SPINNPRUNE_BIN", ".build/release/spinnprune")
+            pending.append((k, name, cfg_path))
+
+    def train(job):
+        k, name, cfg_path = job
+        sys.stdout.write(f"ablation: [{k + 1}/{len(todo)}] {name}: training on {ranks} rank(s) ...\n"); sys.stdout.flush()
+        with open(os.path.join(runs_dir, f"{name}.log"), "w") as log:
             code = subprocess.call(["bash", mpirun_local, "-np", str(ranks), binary,
                                     "train", cfg_path, "--runs-dir", runs_dir], stdout=log, stderr=subprocess.STDOUT)
-            log.close()
+        return name, code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name, code in pool.map(train, pending):
             if code != 0:
                 tail = open(os.path.join(runs_dir, f"{name}.log")).read().strip().splitlines()[-5:]
+                pool.shutdown(wait=True, cancel_futures=True)
                 sys.exit(f"ablation: {name} failed (exit {code}); last lines of {runs_dir}/{name}.log:\n" + "\n".join(tail))
-        m = json.load(open(metrics_path))
+    rows = []
+    for (v, s), name in zip(todo, names):
+        m = json.load(open(os.path.join(runs_dir, name, "metrics.json")))
         row = {"variant": v, "target_sparsity": s,
                "accuracy": {l["layer"]: l["test"] for l in m["accuracy"]["layers"]},
                "compression": {l["name"]: l["compression_rate"] for l in m["compression"]["layers"]},
@@ -102,7 +123,7 @@ def run(config, ranks, sparsities, variants, strength, runs_dir, out):
         rows.append(row)
         print(f"ablation: {name}: best {row['best_layer']} {row['best_test'] * 100:.2f} %, "
               f"{row['overall_rate'] * 100:.1f} % of conv weights pruned", flush=True)
-    result = {"config": config, "name": base["name"], "ranks": int(ranks), "strength": float(strength),
+    result = {"config": config, "name": base["name"], "ranks": ranks, "strength": strength, "ramp_end": ramp_end,
               "date": str(datetime.date.today()), "rows": rows}
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     write(out, json.dumps(result, indent=1))
@@ -203,10 +224,11 @@ def render(results_dir, doc):
                 "Written by `launch/ablation` (`tools/ablation.py`), from the results kept in `docs/ablation/`. "
                 "Each conv layer is pruned by magnitude while it trains (unstructured, the smallest |w| of the whole "
                 "layer first); the variants:", "",
-                "- **PP**: progressive pruning, the target sparsity on a cubic ramp over the layer's epochs;",
+                "- **PP**: progressive pruning, the target sparsity on a cubic ramp over the first part of the layer's epochs "
+                "(the ramp's share is given with each result), then training goes on at the final sparsity;",
                 "- **DSWR**: the final sparsity at once after the first epoch, the kept weights of every kernel reinforced "
                 "(strength lambda; lambda = 1 gives back the L1 mass the step removed), training goes on;",
-                "- **PP + DSWR**: the ramp, with reinforcement at every step;",
+                "- **PP + DSWR**: the same ramp, with reinforcement at every step;",
                 "- **one-shot after training**: the baseline's training, then magnitude pruning once after the last epoch, "
                 "no training after it.", "",
                 "Accuracy: the test accuracy of the SVM read-out of each layer; 'best vs baseline' compares the best layer's, "
@@ -222,7 +244,8 @@ def render(results_dir, doc):
         os.replace(png + ".tmp", png)
         rel = os.path.relpath(results_dir, docs_dir)
         sections += [f"## {result['name']}", "",
-                     f"`{result['config']}` on {result['ranks']} rank(s), DSWR strength {result['strength']:g}, {result['date']}. "
+                     f"`{result['config']}` on {result['ranks']} rank(s), DSWR strength {result['strength']:g}, "
+                     f"PP ramp over the first {result.get('ramp_end', 1.0) * 100:g} % of each layer's epochs, {result['date']}. "
                      f"Data: [`{rel}/{stem}.csv`]({rel}/{stem}.csv).", ""]
         sections += markdown_table(result) + ["", f"![accuracy against sparsity]({rel}/{stem}.png)", ""]
         # What the numbers show, written by whoever ran the ablation, kept beside the results.
@@ -233,8 +256,19 @@ def render(results_dir, doc):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 9 and sys.argv[1] == "run":
-        run(*sys.argv[2:])
+    if len(sys.argv) >= 3 and sys.argv[1] == "run":
+        a = argparse.ArgumentParser(prog="ablation.py run")
+        a.add_argument("config")
+        a.add_argument("--ranks", type=int, default=1)
+        a.add_argument("--sparsities", default="0.5,0.7,0.8,0.9,0.95,0.98")
+        a.add_argument("--variants", default=",".join(VARIANTS))
+        a.add_argument("--strength", type=float, default=1.0)
+        a.add_argument("--ramp-end", type=float, default=0.5)
+        a.add_argument("--jobs", type=int, default=1)
+        a.add_argument("--runs-dir", required=True)
+        a.add_argument("--out", required=True)
+        o = a.parse_args(sys.argv[2:])
+        run(o.config, o.ranks, o.sparsities, o.variants, o.strength, o.ramp_end, o.jobs, o.runs_dir, o.out)
     elif len(sys.argv) == 4 and sys.argv[1] == "render":
         render(sys.argv[2], sys.argv[3])
     else:
