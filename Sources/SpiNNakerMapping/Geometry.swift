@@ -52,7 +52,7 @@ public struct HexVector: Equatable, Sendable {
 
     /// The shortest form of (dx, dy): subtract the median of (dx, dy, 0) from all three.
     public init(dx: Int, dy: Int) {
-        let median = [dx, dy, 0].sorted()[1]
+        let median = max(min(dx, dy), min(max(dx, dy), 0))
         x = dx - median
         y = dy - median
         z = -median

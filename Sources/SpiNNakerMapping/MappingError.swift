@@ -18,6 +18,8 @@ public enum MappingError: Error, Equatable, Sendable, CustomStringConvertible {
     case noRoute(from: ChipCoordinate, to: ChipCoordinate)
     /// A routing table is still too long after compression.
     case routingTableTooLarge(chip: ChipCoordinate, entries: Int, limit: Int)
+    /// Table compression changed where some key goes (a bug guard: never expected).
+    case compressionChangedRouting(chip: ChipCoordinate, detail: String)
     /// A PACMAN file could not be encoded or written.
     case writeFailed(path: String, reason: String)
 
@@ -39,6 +41,8 @@ public enum MappingError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no route over live links from chip \(from) to chip \(to)"
         case let .routingTableTooLarge(chip, entries, limit):
             return "routing table of chip \(chip) has \(entries) entries after compression, the router holds \(limit)"
+        case let .compressionChangedRouting(chip, detail):
+            return "compressing the routing table of chip \(chip) changed its routing: \(detail)"
         case let .writeFailed(path, reason):
             return "cannot write \(path): \(reason)"
         }

@@ -1,7 +1,7 @@
-/// Routing: a multicast tree per source vertex, NER-style (Navaridas et al. 2015): sinks taken
-/// nearest first, each joined to the nearest chip already in the tree by a longest-dimension-
-/// first path; where that path meets a dead link, a breadth-first search over live links from
-/// the whole tree replaces it.
+/// Routing: a multicast tree per source vertex, NER (Navaridas et al. 2015): sinks taken nearest
+/// first, each joined to the nearest chip already in the tree within `radius` hops (the source when
+/// none is that close) by a longest-dimension-first path; where that path meets a dead link, a
+/// breadth-first search over live links from the whole tree replaces it.
 
 /// A multicast tree over chips. Every chip but the source has exactly one parent.
 public struct RoutingTree: Equatable, Sendable {
@@ -10,14 +10,23 @@ public struct RoutingTree: Equatable, Sendable {
     public private(set) var outgoing: [ChipCoordinate: Set<Link>]
     /// For every chip but the source: the link of its own router the packet arrives on.
     public private(set) var arrival: [ChipCoordinate: Link]
+    /// Links from the source to each chip along the tree.
+    public private(set) var hops: [ChipCoordinate: Int]
 
     public init(source: ChipCoordinate) {
         self.source = source
         outgoing = [source: []]
         arrival = [:]
+        hops = [source: 0]
     }
 
     public var chips: Set<ChipCoordinate> { Set(outgoing.keys) }
+
+    /// Inter-chip links the tree uses.
+    public var linkCount: Int { arrival.count }
+
+    /// Links from the source to the farthest chip of the tree.
+    public var depth: Int { hops.values.max() ?? 0 }
 
     public func contains(_ c: ChipCoordinate) -> Bool { outgoing[c] != nil }
 
@@ -27,6 +36,7 @@ public struct RoutingTree: Equatable, Sendable {
         outgoing[parent]!.insert(link)
         outgoing[child] = []
         arrival[child] = link.opposite
+        hops[child] = hops[parent]! + 1
     }
 }
 
@@ -75,17 +85,19 @@ func breadthFirstPath(from tree: RoutingTree, to sink: ChipCoordinate,
 
 /// Builds the multicast tree from `source` reaching every chip of `sinks`.
 public func routeTree(from source: ChipCoordinate, to sinks: Set<ChipCoordinate>,
-                      on machine: Machine) throws -> RoutingTree {
+                      on machine: Machine, radius: Int = 20) throws -> RoutingTree {
     var tree = RoutingTree(source: source)
     let ordered = sinks.sorted {
         let (da, db) = (machine.hopDistance(source, $0), machine.hopDistance(source, $1))
         return da != db ? da < db : $0 < $1
     }
     for sink in ordered where !tree.contains(sink) {
-        let nearest = tree.chips.min {
-            let (da, db) = (machine.hopDistance($0, sink), machine.hopDistance($1, sink))
-            return da != db ? da < db : $0 < $1
-        }!
+        var nearest = source, best = machine.hopDistance(source, sink)
+        for c in tree.outgoing.keys {
+            let d = machine.hopDistance(c, sink)
+            if d < best || (d == best && c < nearest) { (nearest, best) = (c, d) }
+        }
+        if best > radius { nearest = source }
         if let path = longestDimensionFirstPath(from: nearest, to: sink, on: machine) {
             // Walk the path; where it enters a chip already in the tree, continue from there.
             var here = nearest

@@ -51,11 +51,13 @@ public struct RoutingTable: Equatable, Sendable {
 /// One source vertex's traffic: its keys, its tree and the cores it must reach per chip.
 public struct MulticastRoute: Equatable, Sendable {
     public let keyAndMask: KeyAndMask
+    public let source: MachineVertex
     public let tree: RoutingTree
     public let targets: [ChipCoordinate: Set<Int>]
 
-    public init(keyAndMask: KeyAndMask, tree: RoutingTree, targets: [ChipCoordinate: Set<Int>]) {
+    public init(keyAndMask: KeyAndMask, source: MachineVertex, tree: RoutingTree, targets: [ChipCoordinate: Set<Int>]) {
         self.keyAndMask = keyAndMask
+        self.source = source
         self.tree = tree
         self.targets = targets
     }

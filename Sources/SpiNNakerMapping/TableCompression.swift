@@ -66,12 +66,54 @@ func mergeGroup(_ members: [KeyAndMask], avoiding blockers: [KeyAndMask]) -> [Ke
     return result
 }
 
-/// Compresses every table and checks each fits the router.
+/// Compresses every table, checks that each routes every key as before (`routingDifferences`) and
+/// that each fits the router.
 public func compressTables(_ tables: [RoutingTable], zoneMask: UInt32,
                            limit: Int = Machine.routerEntries) throws -> [RoutingTable] {
     let compressed = tables.map { compressTable($0, zoneMask: zoneMask) }
+    for (original, small) in zip(tables, compressed) {
+        if let problem = routingDifferences(original: original, compressed: small).first {
+            throw MappingError.compressionChangedRouting(chip: original.chip, detail: problem)
+        }
+    }
     if let full = compressed.first(where: { $0.entries.count > limit }) {
         throw MappingError.routingTableTooLarge(chip: full.chip, entries: full.entries.count, limit: limit)
     }
     return compressed.filter { !$0.entries.isEmpty }
+}
+
+/// Where `compressed` routes a key differently from `original`, whose entries must not overlap
+/// (each key that reaches the chip matches at most one of them). Checked symbolically, a whole
+/// (key, mask) region at a time: a region is compared with the first compressed entry that can
+/// match one of its keys; if that entry matches only part of the region, the region is split on
+/// one of the entry's mask bits and each half checked again. A key of a defaultable entry must
+/// match no compressed entry (it falls to default routing) or one with the same route; any other
+/// key must first match an entry with its route. Empty when the tables agree on every key.
+public func routingDifferences(original: RoutingTable, compressed: RoutingTable) -> [String] {
+    var problems: [String] = []
+    func check(_ region: KeyAndMask, from start: Int, as entry: RoutingEntry) {
+        var j = start
+        while j < compressed.entries.count, !compressed.entries[j].keyAndMask.overlaps(region) { j += 1 }
+        guard j < compressed.entries.count else {
+            if !entry.defaultable { problems.append("keys \(region) of entry \(entry) match no entry any more") }
+            return
+        }
+        let c = compressed.entries[j]
+        let extra = c.mask & ~region.mask
+        if extra == 0 {
+            if c.route != entry.route {
+                problems.append("keys \(region) of entry \(entry) now take route 0x\(String(c.route, radix: 16))")
+            }
+            return
+        }
+        // Split on the lowest mask bit of c that the region leaves free.
+        let bit = extra & (~extra &+ 1)
+        let mask = region.mask | bit
+        check(KeyAndMask(key: region.key, mask: mask), from: j, as: entry)
+        check(KeyAndMask(key: region.key | bit, mask: mask), from: j, as: entry)
+    }
+    for e in original.entries where problems.count < 10 {
+        check(e.keyAndMask, from: 0, as: e)
+    }
+    return problems
 }

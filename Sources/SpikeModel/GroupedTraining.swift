@@ -187,7 +187,10 @@ extension LayerTrainer {
                         local = search()
                     }
                     let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
-                    if winner.step == .max { continue }
+                    if winner.step == .max {
+                        if stepCount[g] > 0 { adaptation.adaptSilent(th) }
+                        continue
+                    }
 
                     winners += 1
                     won[Int(winner.map)] = true

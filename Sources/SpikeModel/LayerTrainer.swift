@@ -172,7 +172,10 @@ public struct LayerTrainer {
                     }
                 }
                 let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
-                if winner.step == .max { continue }
+                if winner.step == .max {
+                    if bucket[T - 1] > 0 { adaptation.adaptSilent(th) }
+                    continue
+                }
 
                 winners += 1
                 won[Int(winner.map)] = true

@@ -74,9 +74,23 @@ public struct ThresholdAdaptation: Sendable, Equatable {
     public var eta: Float
     public var targetTime: Float
     public var minThreshold: Float
+    /// Whether a sample whose patch has input spikes but makes no map fire counts as a firing at
+    /// the end of the window (t = 1): every threshold drops by `eta (1 - targetTime)`. Off in the
+    /// reference, where such a sample changes nothing, so a layer whose thresholds all rise above
+    /// what its (pruned) kernels can reach stays silent for good.
+    public var lowerOnSilence: Bool
 
-    public init(eta: Float, targetTime: Float, minThreshold: Float) {
+    public init(eta: Float, targetTime: Float, minThreshold: Float, lowerOnSilence: Bool = false) {
         self.eta = eta; self.targetTime = targetTime; self.minThreshold = minThreshold
+        self.lowerOnSilence = lowerOnSilence
+    }
+
+    /// After a sample with input spikes and no winner: with `lowerOnSilence`, the timing term of a
+    /// firing at t = 1 on every map (no winner term); otherwise nothing.
+    public func adaptSilent(_ thresholds: UnsafeMutableBufferPointer<Float>) {
+        guard lowerOnSilence else { return }
+        let timing = eta * (1 - targetTime)
+        for i in 0..<thresholds.count { thresholds[i] = max(minThreshold, thresholds[i] - timing) }
     }
 
     /// Adapts the thresholds of maps `firstMap ..< firstMap + thresholds.count` (a rank's slice of a

@@ -44,6 +44,11 @@ public struct ExperimentConfig: Sendable {
         public var enabled: Bool = true
         public var machine: String
         public var neuronsPerCore: Int
+        /// `simple`, `hilbert` or `best` (both, the shorter total routing distance kept).
+        public var placer: String = "best"
+        public var nerRadius: Int = 20
+        /// Test images run through the mapped network to count packets (0: no traffic emulation).
+        public var trafficImages: Int = 100
     }
 
     public var name: String
@@ -144,7 +149,8 @@ public struct ExperimentConfig: Sendable {
             // Thresholds live in weight units: a sum of at most kernel^2 * c_in weights in [0, 1].
             let adaptation = ThresholdAdaptation(eta: Float(try t.double("eta", default: 1, min: 0, max: 1e4)),
                                                  targetTime: Float(try t.double("target_time", min: 0, max: 1, openMax: true)),
-                                                 minThreshold: Float(try t.double("min", default: 1, min: 0, max: 1e6)))
+                                                 minThreshold: Float(try t.double("min", default: 1, min: 0, max: 1e6)),
+                                                 lowerOnSilence: try t.string("on_silence", default: "keep", oneOf: ["keep", "lower"]) == "lower")
             let thMean = try t.double("init_mean", min: 0, max: 1e6, openMin: true)
             let thStd = try t.double("init_std", default: 0.1, min: 0, max: 1e6)
             try t.rejectUnknownKeys()
@@ -190,6 +196,9 @@ public struct ExperimentConfig: Sendable {
                                   ?? "cluster-configs/machines/spinn5.json",
                               neuronsPerCore: try sp?.int("neurons_per_core", default: 256, min: 1, max: 2048) ?? 256)
         spinn.enabled = try sp?.bool("enabled", default: true) ?? true
+        spinn.placer = try sp?.string("placer", default: "best", oneOf: ["simple", "hilbert", "best"]) ?? "best"
+        spinn.nerRadius = try sp?.int("ner_radius", default: 20, min: 0, max: 1000) ?? 20
+        spinn.trafficImages = try sp?.int("traffic_images", default: 100, min: 0, max: 1_000_000) ?? 100
         try sp?.rejectUnknownKeys()
         try r.rejectUnknownKeys()
 
@@ -246,6 +255,7 @@ public struct ExperimentConfig: Sendable {
                                             .filter { $0.key == "rule" || $0.key == "a" || c.stdp.rule.parameters.contains($0.key) },
                                         "threshold": ["eta": Double(c.thresholds.eta), "target_time": Double(c.thresholds.targetTime),
                                                       "min": Double(c.thresholds.minThreshold),
+                                                      "on_silence": c.thresholds.lowerOnSilence ? "lower" : "keep",
                                                       "init_mean": Double(c.initialThresholdMean),
                                                       "init_std": Double(c.initialThresholdStd)],
                                         "weights": c.weightNormal.map { ["init": "normal", "mean": Double($0.mean), "std": Double($0.std)] as [String: Any] }
@@ -269,7 +279,8 @@ public struct ExperimentConfig: Sendable {
                             "layers": readout.everyLayer ? "all" : "last",
                             "save_features": readout.saveFeatures,
                             "multiclass": readout.multiclass.rawValue],
-                "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore]]
+                "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore,
+                              "placer": spinnaker.placer, "ner_radius": spinnaker.nerRadius, "traffic_images": spinnaker.trafficImages]]
     }
 }
 

@@ -62,10 +62,10 @@ struct ConfigReader {
     /// Every key any part of a config may hold, for telling a typo from a key of another section.
     static let knownKeys = ["name", "seed", "timesteps", "batch_size", "dataset", "format", "path", "train_limit", "test_limit",
                             "preprocess", "dog", "size", "sigma_center", "sigma_surround", "colour", "layers", "type", "kernel", "stride",
-                            "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min",
+                            "pad", "maps", "epochs", "stdp", "rule", "a", "b", "tau", "threshold", "eta", "target_time", "min", "on_silence",
                             "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
                             "start_epoch", "end_epoch", "ramp", "mode", "final_threshold", "unit", "reinforcement", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
-                            "spinnaker", "enabled", "machine", "neurons_per_core", "categories", "split", "train_per_category",
+                            "spinnaker", "enabled", "machine", "neurons_per_core", "placer", "ner_radius", "traffic_images", "categories", "split", "train_per_category",
                             "grey", "width", "height", "whitening", "patch_size", "keep", "max_patches"]
 
     private func raw(_ key: String) -> Any? {

@@ -77,6 +77,10 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     var (testData, _) = encoder.encode(testImages, range: range)
     _ = range
     progress.say("encoded: \(encoder.summary), input \(trainData.shape)")
+    // The first test images, kept for the traffic emulation on the mapped network.
+    let trafficCount = comm.isCoordinator && plannedMapping != nil ? min(config.spinnaker.trafficImages, testData.count) : 0
+    let trafficInput = SpikeDataset(shape: testData.shape, count: trafficCount,
+                                    times: Array(testData.times.prefix(trafficCount * testData.shape.count)))
     lap("encode")
 
     // 3. Layers, greedy: train a convolution (with its pruning schedule), freeze it, push the data
@@ -185,12 +189,19 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     // 6. Weights, masks, thresholds to the coordinator; compression per layer.
     var totalWeights = 0, totalPruned = 0, totalDenseBytes = 0, totalSparseBytes = 0
     var saved: [(String, [Float], [UInt8], [Float], ConvSlice)] = []
-    for (stage, slices, _) in stages {
+    var trained: [TrainedConv] = []
+    for (k, (stage, slices, _)) in stages.enumerated() {
         let c = stage.conv
         let w = c.gatherLayer(c.weights, slices: slices, comm: comm, zero: 0)
         let m = c.gatherLayer(c.mask, slices: slices, comm: comm, zero: 0)
         let th = c.gatherThresholds(slices: slices, comm: comm)
-        if comm.isCoordinator { saved.append((c.spec.name, w, m, th, c)) }
+        if comm.isCoordinator {
+            saved.append((c.spec.name, w, m, th, c))
+            // The whole layer on the coordinator, for the traffic emulation.
+            let whole = ConvSlice(spec: c.spec, input: c.input, maps: 0..<c.spec.maps, seed: config.seed, layerIndex: k)
+            whole.weights = w; whole.mask = m; whole.thresholds = th
+            trained.append(TrainedConv(slice: whole, pools: stage.pools))
+        }
     }
 
     let peakMemory = comm.allgather(peakResidentKiB())
@@ -231,11 +242,36 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         try runDir.writeJSON(["layers": model, "timesteps": config.timesteps], to: "model.json")
         lap("gather")
 
-        if let mapping = plannedMapping, let machine {
-            try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
-            record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
-                                "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
-            progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
+        if plannedMapping != nil, let machine {
+            // Mapped again with the trained masks: whole pruned kernel slices need no route, and the
+            // synaptic memory per core leaves the pruned synapses out.
+            let mapStart = monotonicSeconds()
+            let masks = Dictionary(uniqueKeysWithValues: saved.map { ($0.0, $0.2) })
+            let mapping: NetworkMapping
+            do { mapping = try mapForRun(config, shapes: shapes, machine: machine, masks: masks) } catch {
+                throw RunError("the trained network does not map onto \(config.spinnaker.machine): \(error)")
+            }
+            let mapSeconds = monotonicSeconds() - mapStart
+            var traffic: TrafficReport? = nil
+            if trafficInput.count > 0 {
+                traffic = emulateTraffic(mapping, layers: trained, input: trafficInput, timesteps: config.timesteps,
+                                         batchSize: config.batchSize)
+            }
+            try writeMappingFiles(mapping, machine: machine, machineName: config.spinnaker.machine, traffic: traffic,
+                                  seconds: mapSeconds, to: runDir.url("spinnaker"))
+            var info: [String: Any] = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
+                                       "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize,
+                                       "largest_table_uncompressed": mapping.maxUncompressedTableSize,
+                                       "placer": mapping.placer.rawValue, "longest_route": mapping.longestRoute,
+                                       "routing_distance": Dictionary(uniqueKeysWithValues: mapping.routingDistance.map { ($0.key.rawValue, $0.value) }),
+                                       "mapping_seconds": mapSeconds]
+            if let traffic {
+                info["traffic"] = ["images": traffic.images, "busiest_router_packets": traffic.busiestRouter.packets,
+                                   "busiest_link_packets": traffic.busiestLink.packets, "router_packets": traffic.routerPackets]
+            }
+            record.spinnaker = info
+            progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries (\(mapping.maxUncompressedTableSize) before compression), \(mapping.placer.rawValue) placement"
+                + (traffic.map { ", busiest link \($0.busiestLink.packets) packets per timestep over \($0.images) test images" } ?? ""))
         } else {
             try? FileManager.default.removeItem(at: runDir.url("spinnaker"))
             record.spinnaker = ["enabled": false]
@@ -338,14 +374,9 @@ struct PreparedRun {
         let machinePath = config.spinnaker.machine
         let machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
         self.machine = machine
-        var network = [NetworkLayer(name: "input", width: input.width, height: input.height, channels: input.channels)]
-        for (k, l) in config.layers.enumerated() {
-            network.append(NetworkLayer(name: l.spec.name, width: shapes[k + 1].width, height: shapes[k + 1].height,
-                                        channels: shapes[k + 1].channels))
-        }
-        let (m, perCore) = (machine, config.spinnaker.neuronsPerCore)
+        let (c, sh) = (config, shapes)
         mapping = try context("spinnaker.machine") {
-            do { return try mapNetwork(network, onto: m, maxNeuronsPerCore: perCore) } catch {
+            do { return try mapForRun(c, shapes: sh, machine: machine) } catch {
                 throw RunError("the network does not map onto \(machinePath): \(error)")
             }
         }

@@ -4,13 +4,14 @@ import SpiNNakerMapping
 @Suite struct RoutingTests {
     let spinn5 = Machine.spinn5()
     let vertexMask: UInt32 = 0xFFFF_FFF0
+    let someVertex = MachineVertex(layer: 0, index: 0, xs: 0..<1, ys: 0..<1, channels: 0..<16, label: "v")
 
     @Test func straightRouteHasADefaultableMiddle() throws {
         let tree = try routeTree(from: chip(0, 0), to: [chip(2, 0)], on: spinn5)
         #expect(tree.chips == [chip(0, 0), chip(1, 0), chip(2, 0)])
         #expect(tree.outgoing[chip(0, 0)] == [.east] && tree.outgoing[chip(1, 0)] == [.east])
         #expect(tree.arrival[chip(1, 0)] == .west && tree.arrival[chip(2, 0)] == .west)
-        let route = MulticastRoute(keyAndMask: KeyAndMask(key: 0x30, mask: vertexMask), tree: tree,
+        let route = MulticastRoute(keyAndMask: KeyAndMask(key: 0x30, mask: vertexMask), source: someVertex, tree: tree,
                                    targets: [chip(2, 0): [1]])
         let tables = buildRoutingTables([route])
         #expect(tables == [
@@ -43,7 +44,7 @@ import SpiNNakerMapping
         let tree = try routeTree(from: chip(0, 0), to: [chip(2, 0)], on: m)
         #expect(tree.chips.count == 4)   // three hops is the shortest way round
         #expect(tree.outgoing[chip(1, 0)]?.contains(.east) != true)
-        let route = MulticastRoute(keyAndMask: KeyAndMask(key: 0, mask: vertexMask), tree: tree, targets: [chip(2, 0): [3]])
+        let route = MulticastRoute(keyAndMask: KeyAndMask(key: 0, mask: vertexMask), source: someVertex, tree: tree, targets: [chip(2, 0): [3]])
         let d = simulate(key: 0, from: chip(0, 0), tables: try compressTables(buildRoutingTables([route]), zoneMask: 0), on: m)
         #expect(d.problems.isEmpty)
         #expect(d.cores == [CoreLocation(chip: chip(2, 0), core: 3)])
@@ -66,7 +67,7 @@ import SpiNNakerMapping
                       NetworkLayer(name: "hidden", width: 1, height: 1, channels: 256),
                       NetworkLayer(name: "out", width: 1, height: 1, channels: 32)]
         let m = Machine.spinn3()
-        let mapping = try mapNetwork(layers, onto: m, maxNeuronsPerCore: 16)
+        let mapping = try mapNetwork(layers, onto: m, maxNeuronsPerCore: 16, placer: .simple)
         #expect(mapping.placements[0].allSatisfy { $0.location.chip == chip(0, 0) })
         #expect(mapping.placements[1].map(\.p) == Array(1...16))
         #expect(mapping.placements[1].allSatisfy { $0.location.chip == chip(1, 0) })
@@ -86,8 +87,8 @@ import SpiNNakerMapping
     }
 
     @Test func everyRouteOfTheConvolutionalChainOnSpiNN5() throws {
-        let mapping = try mapNetwork(convolutionalChain, onto: spinn5, maxNeuronsPerCore: 64)
-        #expect(mapping.chipsUsed == 30)   // 466 cores: 15 + 29 chips' worth of 15-16
+        let mapping = try mapNetwork(convolutionalChain, onto: spinn5, maxNeuronsPerCore: 64, placer: .simple)
+        #expect(mapping.chipsUsed == 32)   // 493 cores: 15 on (0,0) and on the 17-core chips, else 16
         #expect(mapping.uncompressedTables.contains { $0.entries.contains(where: \.defaultable) })
         for tables in [mapping.routingTables, mapping.uncompressedTables] {
             let failures = checkEveryRoute(mapping, tables: tables, on: spinn5)
@@ -102,9 +103,9 @@ import SpiNNakerMapping
 
     @Test func everyRouteOnAFullBoard() throws {
         // 100 + 559 + 100 vertices of 16 neurons: all 759 application cores of the board.
-        let layers = [NetworkLayer(name: "input", width: 10, height: 10, channels: 16),
-                      NetworkLayer(name: "hidden", width: 1, height: 559, channels: 16),
-                      NetworkLayer(name: "out", width: 40, height: 40, channels: 1)]
+        let layers = [NetworkLayer(name: "input", width: 1, height: 1, channels: 1600),
+                      NetworkLayer(name: "hidden", width: 1, height: 1, channels: 559 * 16),
+                      NetworkLayer(name: "out", width: 1, height: 1, channels: 1600)]
         let mapping = try mapNetwork(layers, onto: spinn5, maxNeuronsPerCore: 16)
         #expect(mapping.coresUsed == 759 && mapping.chipsUsed == 48)
         #expect(mapping.routingTables.allSatisfy { $0.entries.count <= 1023 })
@@ -123,8 +124,9 @@ import SpiNNakerMapping
     }
 
     @Test func everyRouteOnSpiNN3() throws {
+        // Input 8x8 in 4x2 tiles x 2 channels = 16, conv 6x6 in 3x2 tiles x 6 maps = 36, out 2.
         let layers = [NetworkLayer(name: "input", width: 8, height: 8, channels: 2),
-                      NetworkLayer(name: "conv", width: 6, height: 6, channels: 8),
+                      NetworkLayer(name: "conv", width: 6, height: 6, channels: 6, connection: .conv(kernel: 3, stride: 1, pad: 0)),
                       NetworkLayer(name: "out", width: 1, height: 1, channels: 10)]
         let m = Machine.spinn3()
         let mapping = try mapNetwork(layers, onto: m, maxNeuronsPerCore: 8)
