@@ -45,6 +45,12 @@ extension Machine {
                 file: file, field: unknown,
                 reason: "unknown field (allowed: \(descriptionFields.sorted().joined(separator: ", ")))")
         }
+        // JSONDecoder reports a fractional or huge number without its field, so find it first.
+        for key in object.keys.sorted() where key != "kind" {
+            if let (field, reason) = nonInteger(object[key]!, path: key) {
+                throw MappingError.invalidDescription(file: file, field: field, reason: reason)
+            }
+        }
         let description: MachineDescription
         do {
             description = try JSONDecoder().decode(MachineDescription.self, from: data)
@@ -157,6 +163,19 @@ extension Machine {
         default:
             throw bad("kind", "unknown machine kind \"\(kind)\"")
         }
+    }
+
+    /// The path and a reason for the first number in `value` (a number or nested arrays) that
+    /// is not an integer; nil when there is none. Other types are left to the decoder.
+    private static func nonInteger(_ value: Any, path: String) -> (String, String)? {
+        if let array = value as? [Any] {
+            for (i, element) in array.enumerated() {
+                if let found = nonInteger(element, path: "\(path)[\(i)]") { return found }
+            }
+        } else if let number = value as? NSNumber, !(value is Bool), !(value is String), value as? Int == nil {
+            return (path, "must be an integer, is \(number)")
+        }
+        return nil
     }
 
     /// The rows of an optional integer-array field, each checked for its length.
