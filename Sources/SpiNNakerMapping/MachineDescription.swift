@@ -1,13 +1,33 @@
 import Foundation
 
-/// Loading a machine from a short JSON description such as cluster-configs/machines/spinn5.json:
+/// Loading a machine from a short JSON description such as cluster-configs/machines/spinn5.json.
+/// "kind" names the machine, some kinds take a size:
 ///
-///     {"kind": "spinn5", "dead_chips": [[x, y]], "dead_links": [[x, y, link]]}
+///     {"kind": "spinn5"}                              one SpiNN-5 board (48 chips)
+///     {"kind": "spinn3"}                              one SpiNN-3 board (4 chips)
+///     {"kind": "triads", "triads": [w, h]}            w x h triads of SpiNN-5 boards, a torus of
+///                                                     12w x 12h chips (w, h 1 to 21)
+///     {"kind": "boards", "boards": n}                 n boards: 1, or a multiple of 3 arranged as
+///                                                     the squarest w x h triads, w >= h (rig's rule)
+///     {"kind": "spalloc", "width": W, "height": H}    a non-wrapped allocation of W x H chips,
+///                                                     W and H 12k + 4 (16, 28, ... 256)
 ///
-/// "kind" is required ("spinn5" or "spinn3"); the other two fields are optional. A dead link is
-/// dead in the direction given only (the link of that chip's router).
+/// Every kind takes the optional fields
+///
+///     "cores": c                      every chip gets c cores (1 to 18) instead of the stack's
+///                                     SpiNN-5 pattern (17 cores on 8 chips of each board)
+///     "dead_chips": [[x, y], ...]     chips removed (not Ethernet chips)
+///     "dead_links": [[x, y, link]]    links broken, in the direction given only (the link of
+///                                     that chip's router; 0 east ... 5 south)
+///
+/// Any other field, or a size field of another kind, is an error naming the field.
 extension Machine {
-    static let descriptionFields: Set<String> = ["kind", "dead_chips", "dead_links"]
+    /// The size fields each kind takes (all required).
+    static let kindFields: [String: [String]] = [
+        "spinn5": [], "spinn3": [], "triads": ["triads"], "boards": ["boards"], "spalloc": ["width", "height"],
+    ]
+    static let commonDescriptionFields: Set<String> = ["kind", "cores", "dead_chips", "dead_links"]
+    static let descriptionFields: Set<String> = commonDescriptionFields.union(kindFields.values.joined())
 
     public static func load(descriptionAt url: URL) throws -> Machine {
         let file = url.path
@@ -25,6 +45,12 @@ extension Machine {
                 file: file, field: unknown,
                 reason: "unknown field (allowed: \(descriptionFields.sorted().joined(separator: ", ")))")
         }
+        // JSONDecoder reports a fractional or huge number without its field, so find it first.
+        for key in object.keys.sorted() where key != "kind" {
+            if let (field, reason) = nonInteger(object[key]!, path: key) {
+                throw MappingError.invalidDescription(file: file, field: field, reason: reason)
+            }
+        }
         let description: MachineDescription
         do {
             description = try JSONDecoder().decode(MachineDescription.self, from: data)
@@ -40,11 +66,17 @@ extension Machine {
             .invalidDescription(file: file, field: field, reason: reason)
         }
         let kind = description.kind
-        let base: Machine
-        switch kind {
-        case "spinn5": base = spinn5()
-        case "spinn3": base = spinn3()
-        default: throw bad("kind", "unknown machine kind \"\(kind)\" (expected \"spinn5\" or \"spinn3\")")
+        guard let sizeFields = kindFields[kind] else {
+            let kinds = kindFields.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            throw bad("kind", "unknown machine kind \"\(kind)\" (expected one of \(kinds))")
+        }
+        for field in description.presentSizeFields.sorted() where !sizeFields.contains(field) {
+            throw bad(field, "not a field of kind \"\(kind)\" (\(sizeFields.isEmpty ? "it takes no size" : "it takes " + sizeFields.joined(separator: ", ")))")
+        }
+        var base = try sizedMachine(description, kind: kind, bad: bad)
+        if let cores = description.cores {
+            guard (1...18).contains(cores) else { throw bad("cores", "\(cores) cores per chip (1 to 18 allowed)") }
+            base = try base.settingCores(cores)
         }
 
         let deadChipRows = try rows(description.dead_chips, length: 2, field: "dead_chips", bad: bad)
@@ -73,6 +105,77 @@ extension Machine {
         } catch let error as MappingError {
             throw bad("dead_chips", error.description)
         }
+    }
+
+    /// The machine of a kind and its size fields, each field checked.
+    private static func sizedMachine(_ description: MachineDescription, kind: String,
+                                     bad: (String, String) -> MappingError) throws -> Machine {
+        func required<T>(_ value: T?, _ field: String) throws -> T {
+            guard let value else { throw bad(field, "missing (kind \"\(kind)\" needs it)") }
+            return value
+        }
+        // A generator's own complaint (none is expected once the fields are checked) names `field`.
+        func build(_ field: String, _ make: () throws -> Machine) throws -> Machine {
+            do {
+                return try make()
+            } catch let error as MappingError {
+                throw bad(field, error.description)
+            }
+        }
+        let maxTriads = maximumSide / triadSide
+        switch kind {
+        case "spinn5":
+            return spinn5()
+        case "spinn3":
+            return spinn3()
+        case "triads":
+            let triads = try required(description.triads, "triads")
+            guard triads.count == 2 else {
+                throw bad("triads", "must be [width, height] in triads, 2 integers, has \(triads.count)")
+            }
+            for (i, n) in triads.enumerated() where !(1...maxTriads).contains(n) {
+                throw bad("triads[\(i)]", "\(n) triads: must be 1 to \(maxTriads) (12 chips each, at most \(maximumSide) chips a side)")
+            }
+            return try build("triads") { try Machine.triads(triads[0], triads[1]) }
+        case "boards":
+            let n = try required(description.boards, "boards")
+            let maxBoards = 3 * maxTriads * maxTriads
+            guard n == 1 || (n >= 3 && n % 3 == 0) else {
+                throw bad("boards", "\(n) boards: must be 1 or a positive multiple of 3 (whole triads)")
+            }
+            guard n <= maxBoards else { throw bad("boards", "\(n) boards: at most \(maxBoards)") }
+            if n > 1 {
+                let (w, h) = try triadGrid(boards: n)   // n is a multiple of 3 here
+                guard w <= maxTriads else {
+                    throw bad("boards", "\(n) boards make \(w) x \(h) triads, \(triadSide * w) chips wide (at most \(maximumSide))")
+                }
+            }
+            return try build("boards") { try Machine.boards(n) }
+        case "spalloc":
+            let width = try required(description.width, "width")
+            let height = try required(description.height, "height")
+            for (field, side) in [("width", width), ("height", height)] {
+                guard side >= triadSide + 4, (side - 4) % triadSide == 0, side <= maximumSide else {
+                    throw bad(field, "\(side) chips: must be 12k + 4 with k >= 1 (16, 28, ... \(maximumSide - (maximumSide - 4) % triadSide))")
+                }
+            }
+            return try build("width") { try Machine.spalloc(width: width, height: height) }
+        default:
+            throw bad("kind", "unknown machine kind \"\(kind)\"")
+        }
+    }
+
+    /// The path and a reason for the first number in `value` (a number or nested arrays) that
+    /// is not an integer; nil when there is none. Other types are left to the decoder.
+    private static func nonInteger(_ value: Any, path: String) -> (String, String)? {
+        if let array = value as? [Any] {
+            for (i, element) in array.enumerated() {
+                if let found = nonInteger(element, path: "\(path)[\(i)]") { return found }
+            }
+        } else if let number = value as? NSNumber, !(value is Bool), !(value is String), value as? Int == nil {
+            return (path, "must be an integer, is \(number)")
+        }
+        return nil
     }
 
     /// The rows of an optional integer-array field, each checked for its length.
@@ -111,6 +214,17 @@ extension Machine {
 /// The decoded form of a machine description file.
 struct MachineDescription: Decodable {
     var kind: String
+    var triads: [Int]?
+    var boards: Int?
+    var width: Int?
+    var height: Int?
+    var cores: Int?
     var dead_chips: [[Int]]?
     var dead_links: [[Int]]?
+
+    /// The size fields present (whichever kind they belong to).
+    var presentSizeFields: [String] {
+        [("triads", triads != nil), ("boards", boards != nil), ("width", width != nil), ("height", height != nil)]
+            .filter(\.1).map(\.0)
+    }
 }

@@ -52,6 +52,24 @@ import SpiNNakerMapping
         #expect(status == 0, "validate_pacman.py: \(output)")
     }
 
+    /// Multi-board machines: the triad torus (wrap-around links, three Ethernet chips), a
+    /// non-wrapped allocation and a triad with a dead chip and a dead link.
+    @Test(arguments: ["triad", "spalloc-16x16", "faulty-triad"])
+    func multiBoardFilesMatchThePACMANSchemas(kind: String) throws {
+        guard schemasPresent() else { return }
+        let machine: Machine
+        switch kind {
+        case "triad": machine = try Machine.triads(1, 1)
+        case "spalloc-16x16": machine = try Machine.spalloc(width: 16, height: 16)
+        default: machine = try Machine.triads(1, 1).removing(chips: [chip(11, 11)], breaking: [(chip(1, 0), .east)])
+        }
+        // 25 + 288 + 72 vertices at 64 neurons per core: 25 chips on the triad, over two boards.
+        let dir = try writtenFiles(machine, Array(convolutionalChain.prefix(3)), maxNeuronsPerCore: 64)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (status, output) = try validate(dir)
+        #expect(status == 0, "validate_pacman.py: \(output)")
+    }
+
     @Test func theValidatorRejectsABrokenFile() throws {
         guard schemasPresent() else { return }
         let dir = try writtenFiles(Machine.spinn3(), smallChain, maxNeuronsPerCore: 16)
