@@ -32,7 +32,7 @@ public func trafficJSON(_ t: TrafficReport) throws -> Data {
     struct ChipLoad: Encodable { let x: Int; let y: Int; let router_packets: Int; let link_packets: [Int] }
     struct File: Encodable {
         let images: Int; let timesteps: Int; let spikes_per_layer: [Int]
-        let router_packets: Int; let link_packets: Int
+        let router_packets: Int; let link_packets: Int; let inter_board_packets: Int
         let busiest_router: Peak; let busiest_link: Peak
         let limits_packets_per_ms: [String: Int]
         let chips: [ChipLoad]
@@ -44,7 +44,7 @@ public func trafficJSON(_ t: TrafficReport) throws -> Data {
         ChipLoad(x: $0.x, y: $0.y, router_packets: t.perChip[$0] ?? 0, link_packets: t.perLink[$0] ?? [0, 0, 0, 0, 0, 0])
     }
     return try encodeJSON(File(images: t.images, timesteps: t.timesteps, spikes_per_layer: t.spikesPerLayer,
-                               router_packets: t.routerPackets, link_packets: t.linkPackets,
+                               router_packets: t.routerPackets, link_packets: t.linkPackets, inter_board_packets: t.interBoardPackets,
                                busiest_router: peak(t.busiestRouter), busiest_link: peak(t.busiestLink),
                                limits_packets_per_ms: ["link": TrafficReport.linkPacketsPerMs, "router": TrafficReport.routerPacketsPerMs],
                                chips: chips))
@@ -136,7 +136,9 @@ public func mappingReport(_ mapping: NetworkMapping, machine: Machine, machineNa
                    + zip(mapping.layers, t.spikesPerLayer).map { "\($0.name) \($1)" }.joined(separator: ", ") + ".")
         out.append("")
         let steps = max(t.images * t.timesteps, 1)
-        out.append(String(format: "- Packets routed: %d in all, %.1f per timestep over all routers.", t.routerPackets, Double(t.routerPackets) / Double(steps)))
+        out.append(String(format: "- Packets routed: %d in all, %.1f per timestep over all routers; %d link crossings, %d of them between boards "
+                          + "(with one MPI rank per board, the spikes the ranks would exchange).",
+                          t.routerPackets, Double(t.routerPackets) / Double(steps), t.linkPackets, t.interBoardPackets))
         let r = t.busiestRouter, k = t.busiestLink
         out.append("- **Busiest router:** chip (\(r.chip.x), \(r.chip.y)), \(r.packets) packets in one timestep (image \(r.image), step \(r.timestep)); "
                    + String(format: "%.2f %% of a router's ~%d per 1 ms timestep.", 100 * Double(r.packets) / Double(TrafficReport.routerPacketsPerMs), TrafficReport.routerPacketsPerMs))

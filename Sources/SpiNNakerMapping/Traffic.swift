@@ -25,6 +25,9 @@ public struct TrafficReport: Sendable {
     /// Packets routed summed over routers, and carried summed over links, over all images.
     public var routerPackets = 0
     public var linkPackets = 0
+    /// Link packets between chips of different boards (Ethernet chips): with one MPI rank per
+    /// board, the spikes ranks would exchange.
+    public var interBoardPackets = 0
     public var busiestRouter = TrafficPeak()
     public var busiestLink = TrafficPeak()
     /// Packets each chip's router handled over all images, and each link carried.
@@ -55,7 +58,10 @@ public final class TrafficCounter {
     private var routerLoad: [Int]
     private var linkLoad: [Int]
 
-    public init(mapping: NetworkMapping, timesteps: Int) {
+    /// Whether link k (`chip index * 6 + link`) joins two boards.
+    private var crossesBoards: [Bool] = []
+
+    public init(mapping: NetworkMapping, timesteps: Int, machine: Machine? = nil) {
         self.mapping = mapping
         self.timesteps = timesteps
         var chipSet = Set<ChipCoordinate>()
@@ -70,6 +76,14 @@ public final class TrafficCounter {
             routeLinks.append(tree.outgoing.flatMap { c, links in links.map { chipIndex[c]! * 6 + $0.rawValue } })
         }
         spikes = [[[Int32]]](repeating: mapping.vertices.map { [Int32](repeating: 0, count: $0.count) }, count: timesteps)
+        if let machine {
+            let chips = chips
+            crossesBoards = (0..<(chips.count * 6)).map { k in
+                let c = chips[k / 6]
+                guard let next = machine.neighbour(of: c, via: Link(rawValue: k % 6)!) else { return false }
+                return machine.chips[c]?.ethernet != machine.chips[next]?.ethernet
+            }
+        }
         routerLoad = [Int](repeating: 0, count: chips.count)
         linkLoad = [Int](repeating: 0, count: chips.count * 6)
         report.timesteps = timesteps
@@ -121,6 +135,7 @@ public final class TrafficCounter {
             for (k, n) in linkLoad.enumerated() where n > 0 {
                 linkTotals[k] += n
                 report.linkPackets += n
+                if !crossesBoards.isEmpty && crossesBoards[k] { report.interBoardPackets += n }
                 if n > report.busiestLink.packets {
                     report.busiestLink = TrafficPeak(packets: n, chip: chips[k / 6], link: Link(rawValue: k % 6),
                                                      image: report.images, timestep: t)

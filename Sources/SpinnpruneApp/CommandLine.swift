@@ -7,6 +7,7 @@ public let spinnpruneVersion = "0.1.0"
 let usage = """
 usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
        spinnprune check <config.json>
+       spinnprune map <config.json> [--input WxHxC] [--machine FILE] [--run RUN_DIR] [--out DIR]
        spinnprune --version
 
   train   train the network of the config on its dataset (run under mpirun for several ranks),
@@ -14,6 +15,11 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
           write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
   check   validate a config, its dataset (the files are read) and the mapping of its network onto
           its SpiNNaker machine, and print the layer shapes
+  map     map the config's network onto a SpiNNaker machine without training: partition, place,
+          route, compress and check the tables, and write the PACMAN, rig and report files to DIR
+          (default spinnaker-<name>). --input gives the image size when the dataset is not at hand
+          (e.g. 96x96x3 for STL-10); --machine replaces spinnaker.machine; --run takes the pruning
+          masks of a trained run (its weights/<layer>.mask.u8)
   Relative paths in a config (dataset.path, spinnaker.machine) resolve against the current directory.
 """
 
@@ -43,6 +49,8 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
         } catch {
             return fail("error: \(error)", code: 1)
         }
+    case "map":
+        return mapCommand(Array(args.dropFirst()), fail: fail)
     case "train":
         var rest = Array(args.dropFirst())
         var options: TrainOptions?

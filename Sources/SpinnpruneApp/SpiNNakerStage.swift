@@ -39,9 +39,9 @@ struct TrainedConv {
 
 /// Runs `input` (the first test images, encoded) through the trained layers on this process alone
 /// and feeds every layer's spikes, image by image, to a traffic counter of `mapping`.
-func emulateTraffic(_ mapping: NetworkMapping, layers: [TrainedConv], input: SpikeDataset,
+func emulateTraffic(_ mapping: NetworkMapping, machine: Machine, layers: [TrainedConv], input: SpikeDataset,
                     timesteps: Int, batchSize: Int) -> TrafficReport {
-    let counter = TrafficCounter(mapping: mapping, timesteps: timesteps)
+    let counter = TrafficCounter(mapping: mapping, timesteps: timesteps, machine: machine)
     // Every network layer's spike times for every image: input, then conv, then its pools.
     var perLayer: [SpikeDataset] = [input]
     var current = input

@@ -254,7 +254,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             let mapSeconds = monotonicSeconds() - mapStart
             var traffic: TrafficReport? = nil
             if trafficInput.count > 0 {
-                traffic = emulateTraffic(mapping, layers: trained, input: trafficInput, timesteps: config.timesteps,
+                traffic = emulateTraffic(mapping, machine: machine, layers: trained, input: trafficInput, timesteps: config.timesteps,
                                          batchSize: config.batchSize)
             }
             try writeMappingFiles(mapping, machine: machine, machineName: config.spinnaker.machine, traffic: traffic,
@@ -331,7 +331,8 @@ struct PreparedRun {
         (config, train, test, shapes, machine, mapping)
     }
 
-    init(_ options: TrainOptions) throws {
+    /// `mapping: false` stops after the shapes (no machine, no mapping).
+    init(_ options: TrainOptions, mapping doMap: Bool = true) throws {
         let url = URL(fileURLWithPath: options.configPath)
         config = try ExperimentConfig.load(url)
         if let n = options.name {
@@ -370,7 +371,7 @@ struct PreparedRun {
         let input = Shape(height: train.height, width: train.width, channels: train.channels * 2)
         shapes = try config.checkShapes(input: input, file: url.path)
         try PreparedRun.checkMemory(config: config, shapes: shapes, images: train.count + test.count, file: url.path)
-        guard config.spinnaker.enabled else { machine = nil; mapping = nil; return }
+        guard config.spinnaker.enabled, doMap else { machine = nil; mapping = nil; return }
         let machinePath = config.spinnaker.machine
         let machine = try context("spinnaker.machine") { try Machine.load(descriptionAt: URL(fileURLWithPath: machinePath)) }
         self.machine = machine

@@ -12,10 +12,13 @@ extension Integration {
             let config = try box.writeConfig(Configs.oneLayer(name: "bars", dataset: box.dataset), as: "bars.json")
             let runs = box.path("runs"), results = box.path("results"), doc = box.path("compression.md")
             let env = URL(fileURLWithPath: "/usr/bin/env")
-            /// `tools/ablation.py run <config> 1 <sparsities> <variants> <strength> <runs> <result>`, from the package root.
-            func ablationRun(_ sparsities: String, _ variants: String, strength: String = "1", result: URL) async throws -> RunResult {
-                try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run", config, "1",
-                                           sparsities, variants, strength, runs.path, result.path], in: packageRoot)
+            /// `tools/ablation.py run <config> --ranks 1 ...`, from the package root; the ramp over all 3 epochs.
+            func ablationRun(_ sparsities: String, _ variants: String, strength: String = "1", rampEnd: String = "1",
+                             result: URL) async throws -> RunResult {
+                try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run", config,
+                                           "--ranks", "1", "--sparsities", sparsities, "--variants", variants, "--strength", strength,
+                                           "--ramp-end", rampEnd, "--jobs", "2", "--runs-dir", runs.path, "--out", result.path],
+                                     in: packageRoot)
             }
             let run = try await ablationRun("0.5", "baseline,pp,oneshot", result: results.appendingPathComponent("bars.json"))
             try #require(run.succeeded, "\(run)")
@@ -91,6 +94,15 @@ extension Integration {
             #expect(try readBytes(runs.appendingPathComponent("dswr-50/weights/conv1.mask.u8")).filter { $0 == 0 }.count == 200)
             let changed = try await ablationRun("0.5", "pp+dswr", strength: "0.5", result: box.path("changed.json"))
             #expect(!changed.succeeded && changed.stderr.contains("pp-dswr-50 was run with another config"), "\(changed)")
+            // A ramp over the first half of 3 epochs ends after epoch ceil(1.5) - 1 = 1; a changed ramp is refused too.
+            let half = try await ablationRun("0.5", "pp", rampEnd: "0.5", result: box.path("half.json"))
+            #expect(!half.succeeded && half.stderr.contains("pp-50 was run with another config"), "\(half)")
+            let halfRuns = box.path("half-runs")
+            let fresh = try await runProcess(env, ["SPINNPRUNE_BIN=\(box.binary.path)", "python3", "tools/ablation.py", "run", config,
+                                                   "--sparsities", "0.5", "--variants", "pp", "--ramp-end", "0.5",
+                                                   "--runs-dir", halfRuns.path, "--out", box.path("half.json").path], in: packageRoot)
+            try #require(fresh.succeeded, "\(fresh)")
+            #expect(number(lookup(try readJSON(halfRuns.appendingPathComponent("pp-50.json")), "layers", 0, "pruning", "end_epoch")) == 1)
 
             let png = try readBytes(results.appendingPathComponent("bars.png"))
             try #require(png.count > 24)

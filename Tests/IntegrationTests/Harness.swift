@@ -401,7 +401,8 @@ func weightFiles(_ layer: String) -> [String] {
 /// The complete set of files of a run directory with the given conv layers.
 func expectedRunFiles(layers: [String]) -> [String] {
     (["config.json", "epochs.csv", "metrics.json", "model.json", "training.svg",
-      "spinnaker/machine.json", "spinnaker/placements.json", "spinnaker/routing_tables.json"]
+      "spinnaker/machine.json", "spinnaker/placements.json", "spinnaker/routing_tables.json",
+      "spinnaker/graph.json", "spinnaker/routing_keys.json", "spinnaker/traffic.json", "spinnaker/mapping_report.md"]
         + layers.flatMap(weightFiles)).sorted()
 }
 

@@ -97,6 +97,10 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
         for layer in layers {
             for f in weightFiles(layer.name) { files[f] = try Data(contentsOf: dir.appendingPathComponent(f)) }
         }
+        // The mapping of the trained network and the traffic of its test spikes: the same too.
+        for f in ["spinnaker/placements.json", "spinnaker/routing_tables.json", "spinnaker/graph.json", "spinnaker/traffic.json"] {
+            files[f] = try Data(contentsOf: dir.appendingPathComponent(f))
+        }
         let metrics = try readJSON(dir.appendingPathComponent("metrics.json"))
         #expect(number(lookup(metrics, "ranks")) == Double(n))
         for (i, layer) in layers.enumerated() {

@@ -158,6 +158,19 @@ extension Integration {
             for t in tables {
                 #expect(t["x"] != nil && t["y"] != nil && t["entries"] is [Any], "malformed routing table \(t)")
             }
+            // rig files: one net per sending vertex, named after it, with its key; every vertex has resources.
+            let graph = try readJSON(dir.appendingPathComponent("spinnaker/graph.json"))
+            let keys = try #require(try readJSON(dir.appendingPathComponent("spinnaker/routing_keys.json")) as? [String: [Any]])
+            let nets = try #require(lookup(graph, "edges") as? [String: Any])
+            #expect(Set(nets.keys) == Set(keys.keys) && !nets.isEmpty)
+            #expect(Set(((lookup(graph, "vertices_resources") as? [String: Any]) ?? [:]).keys) == Set(labels))
+            #expect(nets.keys.allSatisfy { $0.hasPrefix("input/") }, "only the input feeds another layer here: \(nets.keys.sorted())")
+            // Traffic: the spikes of the first 100 test images (the default), input and conv1.
+            let traffic = try readJSON(dir.appendingPathComponent("spinnaker/traffic.json"))
+            #expect(number(lookup(traffic, "images")) == number(lookup(metrics, "test_images")).map { min($0, 100) })
+            #expect(ints(lookup(traffic, "spikes_per_layer"))?.count == 2)
+            let report = try String(contentsOf: dir.appendingPathComponent("spinnaker/mapping_report.md"), encoding: .utf8)
+            #expect(report.contains("every compressed table checked to route every key as the uncompressed one"))
         }
     }
 }
