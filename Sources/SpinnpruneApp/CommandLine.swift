@@ -7,6 +7,7 @@ public let spinnpruneVersion = "0.1.0"
 let usage = """
 usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
        spinnprune check <config.json>
+       spinnprune export-pynn <run-dir> [--images N]
        spinnprune --version
 
   train   train the network of the config on its dataset (run under mpirun for several ranks),
@@ -14,6 +15,9 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
           write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
   check   validate a config, its dataset (the files are read) and the mapping of its network onto
           its SpiNNaker machine, and print the layer shapes
+  export-pynn  write the run's PyNN export again (spinnaker/pynn_network.py and spinnaker/pynn/,
+          docs/PYNN.md) with the first N test images (default \(PyNNExport.defaultImages)); run it
+          where train ran (the config's relative paths)
   Relative paths in a config (dataset.path, spinnaker.machine) resolve against the current directory.
 """
 
@@ -39,6 +43,33 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
             let shapes = zip(run.config.layers, run.shapes.dropFirst()).map { "\($0.spec.name) \($1)" }
             print("\(args[1]): valid; input \(run.shapes[0]) (\(run.train.count) train, \(run.test.count) test images); "
                   + shapes.joined(separator: ", "))
+            return 0
+        } catch {
+            return fail("error: \(error)", code: 1)
+        }
+    case "export-pynn":
+        var rest = Array(args.dropFirst())
+        var runDir: String?
+        var images = PyNNExport.defaultImages
+        while !rest.isEmpty {
+            let a = rest.removeFirst()
+            switch a {
+            case "-h", "--help":
+                print(usage)
+                return 0
+            case "--images":
+                guard let v = rest.first, let n = Int(v), n >= 1 else { return fail("--images needs a count of at least 1\n\(usage)") }
+                rest.removeFirst()
+                images = n
+            default:
+                if a.hasPrefix("-") || runDir != nil { return fail("unexpected argument \(a)\n\(usage)") }
+                runDir = a
+            }
+        }
+        guard let runDir else { return fail(usage) }
+        do {
+            let script = try exportPyNN(runDirectory: runDir, images: images)
+            print("wrote \(script)")
             return 0
         } catch {
             return fail("error: \(error)", code: 1)

@@ -75,6 +75,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     let encoder = Encoder(config: config, comm: comm)
     var (trainData, range) = encoder.encode(trainImages, range: nil)
     var (testData, _) = encoder.encode(testImages, range: range)
+    let pynnSamples = PyNNSamples(testData, labels: testImages.labels, limit: PyNNExport.defaultImages)
     _ = range
     progress.say("encoded: \(encoder.summary), input \(trainData.shape)")
     lap("encode")
@@ -233,6 +234,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
 
         if let mapping = plannedMapping, let machine {
             try writePACMANFiles(mapping, machine: machine, to: runDir.url("spinnaker"))
+            try writePyNNExport(config: config, input: shapes[0], saved: saved, samples: pynnSamples, to: runDir.url("spinnaker"))
             record.spinnaker = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
                                 "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize]
             progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries")
