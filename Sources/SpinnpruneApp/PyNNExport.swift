@@ -63,6 +63,10 @@ struct PyNNExport {
     /// when known; the script compares SpiNNaker's spikes with it.
     var expected: [String: [UInt8]] = [:]
 
+    init(timesteps: Int, input: Shape, layers: [Layer], samples: PyNNSamples) {
+        self.timesteps = timesteps; self.input = input; self.layers = layers; self.samples = samples
+    }
+
     /// The layers of `config` with their trained weights (`trained` by conv layer name).
     init(config: ExperimentConfig, input: Shape, trained: [String: PyNNTrainedConv], samples: PyNNSamples) throws {
         timesteps = config.timesteps
