@@ -84,7 +84,7 @@ def parse_args(argv, net):
     p.add_argument("--connector", choices=["auto", "from_list"], default="auto",
                    help="auto: ConvolutionConnector where the export chose it; from_list: FromListConnector everywhere")
     p.add_argument("--neuron", choices=["if_curr_delta", "if_trunc_delta"], default="if_curr_delta",
-                   help="if_trunc_delta (sim.extra_models.IFTruncDelta, newer sPyNNaker) integrates without leak")
+                   help="if_trunc_delta (IFTruncDelta, sPyNNaker releases of 2024 on) integrates without leak")
     p.add_argument("--no-wta", action="store_true", help="leave out the inference-time lateral inhibition")
     return p.parse_args(argv)
 
@@ -134,16 +134,20 @@ def main(argv=None):
         return out
 
     neuron = args.neuron
-    if neuron == "if_trunc_delta" and not hasattr(getattr(sim, "extra_models", None), "IFTruncDelta"):
-        print("this sPyNNaker has no extra_models.IFTruncDelta: using IF_curr_delta")
-        neuron = "if_curr_delta"
+    trunc = getattr(getattr(sim, "extra_models", None), "IFTruncDelta", None)
+    if neuron == "if_trunc_delta" and trunc is None:
+        try:
+            from spynnaker.pyNN.models.neuron.builds import IFTruncDelta as trunc
+        except ImportError:
+            print("this sPyNNaker has no IFTruncDelta: using IF_curr_delta")
+            neuron = "if_curr_delta"
 
     def cell(layer, v_thresh):
         params = {"v_reset": 0.0, "v_thresh": v_thresh, "tau_refrac": float(net["refractory_ms"]), "i_offset": 0.0}
         if neuron == "if_trunc_delta":
             # V += I R with R = tau_m / cm = 1: a weight of w nA adds w mV, no leak.
             params.update(tau_m=1.0, cm=1.0)
-            return sim.extra_models.IFTruncDelta(**params)
+            return trunc(**params)
         params.update(tau_m=float(layer["tau_m"]), cm=float(layer["cm"]), v_rest=0.0)
         return sim.IF_curr_delta(**params)
 

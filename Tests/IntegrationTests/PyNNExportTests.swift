@@ -199,6 +199,75 @@ extension Integration {
             #expect(agreement == 1, "conv1 spikes differ from the binary's simulation: agreement \(agreement)")
             let fired = (lookup(py.output, "layers", "conv1", "steps") as? [[Int]])?.flatMap { $0 }.filter { $0 >= 0 }.count ?? 0
             #expect(fired > 0, "no conv1 neuron fired: the comparison says nothing")
+
+            // The non-leaky IFTruncDelta: V += w (tau_m = cm = 1), same thresholds, same spikes.
+            let trunc = try await box.runPyNNScript(run: dir, ["--images", "1", "--neuron", "if_trunc_delta"], tag: "trunc")
+            let p0 = try #require(trunc.population("conv1_m0"))
+            #expect(p0["celltype"] as? String == "IFTruncDelta")
+            #expect(number(lookup(p0, "params", "tau_m")) == 1 && number(lookup(p0, "params", "cm")) == 1)
+            #expect(number(lookup(trunc.output, "layers", "conv1", "agreement")) == 1)
+        }
+
+        @Test("wta_infer: inhibitory projections between the maps of a position, weight the sum of the target's positive weights")
+        func lateralInhibition() async throws {
+            let box = try Sandbox("pynn-wta")
+            let config = try box.writeConfig(Configs.twoLayers(name: "bars2", dataset: box.dataset), as: "bars2.json")
+            let runs = box.path("runs")
+            let r = try await box.spinnprune(["train", config, "--runs-dir", runs.path])
+            try #require(r.succeeded, "\(r)")
+            let dir = runs.appendingPathComponent("bars2")
+            let net = try readJSON(dir.appendingPathComponent("spinnaker/pynn/network.json"))
+            #expect(lookup(net, "layers", 2, "wta") as? Bool == true)
+            let scale = try #require(number(lookup(net, "layers", 2, "weight_scale")))
+            let conv2 = try TrainedLayer(run: dir, name: "conv2", kernel: 3, inChannels: 8)
+            var mass = [Double](repeating: 0, count: 12)
+            for i in conv2.weights.indices where conv2.mask[i] != 0 && conv2.weights[i] > 0 { mass[i % 12] += Double(conv2.weights[i]) }
+
+            let py = try await box.runPyNNScript(run: dir, ["--images", "3"], tag: "wta")
+            var inhibitory = 0
+            for a in 0..<12 {
+                for b in 0..<12 where a != b {
+                    let projs = py.projections(from: "conv2_m\(a)", to: "conv2_m\(b)")
+                    guard mass[b] > 0 else { #expect(projs.isEmpty); continue }
+                    try #require(projs.count == 1, "conv2 \(a) -> \(b): \(projs.count) projections")
+                    inhibitory += 1
+                    #expect(projs[0]["receptor_type"] as? String == "inhibitory")
+                    let rows = try #require(projs[0]["conn_list"] as? [[Double]])
+                    let want = (0..<16).map { [Double($0), Double($0), mass[b] * scale, 1] }
+                    #expect(rowSet(rows) == rowSet(want), "conv2 \(a) -> \(b)")
+                }
+            }
+            #expect(inhibitory > 0)
+            // Only ties can differ: the CSNN lets one map win at a position (earliest step, then
+            // largest potential, then lowest map); here every map that reaches its threshold in that
+            // first step fires (the inhibition arrives a step later), and no other.
+            let agreement = try #require(number(lookup(py.output, "layers", "conv2", "agreement")))
+            let fake = try #require(lookup(py.output, "layers", "conv2", "steps") as? [[Int]])
+            let expectedFile = try Data(contentsOf: dir.appendingPathComponent("spinnaker/pynn/expected_conv2.npy"))
+            let expected = [UInt8](expectedFile.dropFirst(10 + (Int(expectedFile[8]) | Int(expectedFile[9]) << 8)))
+            var ties = 0, winners = 0
+            for n in 0..<3 {
+                for cell in 0..<16 {
+                    let got = (0..<12).map { fake[n][cell * 12 + $0] }
+                    let want = (0..<12).map { Int(expected[(n * 16 + cell) * 12 + $0]) }.map { $0 == 255 ? -1 : $0 }
+                    let winner = want.indices.filter { want[$0] >= 0 }
+                    #expect(winner.count <= 1, "the CSNN fired \(winner.count) maps at one position")
+                    guard let w = winner.first else {
+                        #expect(got.allSatisfy { $0 < 0 }, "sample \(n) cell \(cell): \(got) where the CSNN fired none")
+                        continue
+                    }
+                    winners += 1
+                    let fired = got.indices.filter { got[$0] >= 0 }
+                    #expect(fired.contains(w) && fired.allSatisfy { got[$0] == want[w] },
+                            "sample \(n) cell \(cell): fired \(got), the CSNN's winner map \(w) at step \(want[w])")
+                    if fired.count > 1 { ties += 1 }
+                }
+            }
+            print("pynn wta: conv2 agreement \(agreement), \(winners) positions with a winner, \(ties) ties")
+            #expect(winners > 0)
+            let without = try await box.runPyNNScript(run: dir, ["--images", "1", "--no-wta"], tag: "nowta")
+            let wtaLabels = without.projections.compactMap { $0["label"] as? String }.filter { $0.contains("_wta_") }
+            #expect(wtaLabels.isEmpty)
         }
 
         /// conv 5x5 8 maps and conv 3x3 12 maps pruned by whole kernel slices, max pooling after
