@@ -198,8 +198,12 @@ struct PyNNExport {
     }
 
     static func npy(_ values: [Float], shape: [Int]) -> Data {
+        #if _endian(little)
+        let body = values.withUnsafeBufferPointer { Data(buffer: $0) }
+        #else
         var body = Data(capacity: values.count * 4)
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+        #endif
         return npy(descr: "<f4", shape: shape, body: body)
     }
 
