@@ -12,7 +12,8 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
 
   train   train the network of the config on its dataset (run under mpirun for several ranks),
           read it out with a linear SVM, map it onto the SpiNNaker machine of the config, and
-          write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
+          write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/ with the
+          PACMAN files and the PyNN export)
   check   validate a config, its dataset (the files are read) and the mapping of its network onto
           its SpiNNaker machine, and print the layer shapes
   export-pynn  write the run's PyNN export again (spinnaker/pynn_network.py and spinnaker/pynn/,
