@@ -8,11 +8,13 @@ let usage = """
 usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
        spinnprune check <config.json>
        spinnprune map <config.json> [--input WxHxC] [--machine FILE] [--run RUN_DIR] [--out DIR]
+       spinnprune export-pynn <run-dir> [--images N]
        spinnprune --version
 
   train   train the network of the config on its dataset (run under mpirun for several ranks),
           read it out with a linear SVM, map it onto the SpiNNaker machine of the config, and
-          write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/)
+          write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/ with the
+          PACMAN and rig files, mapping_report.md, traffic.json and the PyNN export)
   check   validate a config, its dataset (the files are read) and the mapping of its network onto
           its SpiNNaker machine, and print the layer shapes
   map     map the config's network onto a SpiNNaker machine without training: partition, place,
@@ -20,6 +22,9 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
           (default spinnaker-<name>). --input gives the image size when the dataset is not at hand
           (e.g. 96x96x3 for STL-10); --machine replaces spinnaker.machine; --run takes the pruning
           masks of a trained run (its weights/<layer>.mask.u8)
+  export-pynn  write the run's PyNN export again (spinnaker/pynn_network.py and spinnaker/pynn/,
+          docs/PYNN.md) with the first N test images (default \(PyNNExport.defaultImages)); run it
+          where train ran (the config's relative paths)
   Relative paths in a config (dataset.path, spinnaker.machine) resolve against the current directory.
 """
 
@@ -51,6 +56,33 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
         }
     case "map":
         return mapCommand(Array(args.dropFirst()), fail: fail)
+    case "export-pynn":
+        var rest = Array(args.dropFirst())
+        var runDir: String?
+        var images = PyNNExport.defaultImages
+        while !rest.isEmpty {
+            let a = rest.removeFirst()
+            switch a {
+            case "-h", "--help":
+                print(usage)
+                return 0
+            case "--images":
+                guard let v = rest.first, let n = Int(v), n >= 1 else { return fail("--images needs a count of at least 1\n\(usage)") }
+                rest.removeFirst()
+                images = n
+            default:
+                if a.hasPrefix("-") || runDir != nil { return fail("unexpected argument \(a)\n\(usage)") }
+                runDir = a
+            }
+        }
+        guard let runDir else { return fail(usage) }
+        do {
+            let script = try exportPyNN(runDirectory: runDir, images: images)
+            print("wrote \(script)")
+            return 0
+        } catch {
+            return fail("error: \(error)", code: 1)
+        }
     case "train":
         var rest = Array(args.dropFirst())
         var options: TrainOptions?

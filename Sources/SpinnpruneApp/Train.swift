@@ -75,6 +75,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     let encoder = Encoder(config: config, comm: comm)
     var (trainData, range) = encoder.encode(trainImages, range: nil)
     var (testData, _) = encoder.encode(testImages, range: range)
+    let pynnSamples = PyNNSamples(testData, labels: testImages.labels, limit: PyNNExport.defaultImages)
     _ = range
     progress.say("encoded: \(encoder.summary), input \(trainData.shape)")
     // The first test images, kept for the traffic emulation on the mapped network.
@@ -259,6 +260,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             }
             try writeMappingFiles(mapping, machine: machine, machineName: config.spinnaker.machine, traffic: traffic,
                                   seconds: mapSeconds, to: runDir.url("spinnaker"))
+            try writePyNNExport(config: config, input: shapes[0], saved: saved, samples: pynnSamples, to: runDir.url("spinnaker"))
             var info: [String: Any] = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
                                        "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize,
                                        "largest_table_uncompressed": mapping.maxUncompressedTableSize,

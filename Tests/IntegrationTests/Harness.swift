@@ -398,12 +398,20 @@ func weightFiles(_ layer: String) -> [String] {
      "weights/\(layer).sparse"]
 }
 
-/// The complete set of files of a run directory with the given conv layers.
-func expectedRunFiles(layers: [String]) -> [String] {
+/// The files of the PyNN export (docs/PYNN.md) of a run with the given conv layers and pool
+/// layers (each pool directly after a conv, so its expected output is known).
+func pynnFiles(layers: [String], pools: [String] = []) -> [String] {
+    ["spinnaker/pynn_network.py", "spinnaker/pynn/network.json", "spinnaker/pynn/inputs.npy"]
+        + layers.flatMap { ["spinnaker/pynn/\($0).kernels.npy", "spinnaker/pynn/\($0).mask.npy", "spinnaker/pynn/expected_\($0).npy"] }
+        + pools.map { "spinnaker/pynn/expected_\($0).npy" }
+}
+
+/// The complete set of files of a run directory with the given conv (and pool) layers.
+func expectedRunFiles(layers: [String], pools: [String] = []) -> [String] {
     (["config.json", "epochs.csv", "metrics.json", "model.json", "training.svg",
       "spinnaker/machine.json", "spinnaker/placements.json", "spinnaker/routing_tables.json",
       "spinnaker/graph.json", "spinnaker/routing_keys.json", "spinnaker/traffic.json", "spinnaker/mapping_report.md"]
-        + layers.flatMap(weightFiles)).sorted()
+        + layers.flatMap(weightFiles) + pynnFiles(layers: layers, pools: pools)).sorted()
 }
 
 /// Every regular file under `dir`, as relative paths, sorted.

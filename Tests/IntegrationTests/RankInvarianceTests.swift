@@ -90,7 +90,9 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
         try #require(result.succeeded, "training with \(n) rank(s) failed:\n\(result)")
         #expect(result.stdout.contains("\(n) rank(s)"), "\(result)")
         let dir = runs.appendingPathComponent(name)
-        #expect(filesUnder(dir) == expectedRunFiles(layers: layers.map(\.name)), "\(result)")
+        let configLayers = lookup(try readJSON(dir.appendingPathComponent("config.json")), "layers") as? [[String: Any]] ?? []
+        let pools = configLayers.filter { $0["type"] as? String == "pool" }.compactMap { $0["name"] as? String }
+        #expect(filesUnder(dir) == expectedRunFiles(layers: layers.map(\.name), pools: pools), "\(result)")
         #expect(box.entries(of: runs) == [name], "only the run directory is left under \(runs.path)")
 
         var files: [String: Data] = [:]
@@ -101,6 +103,8 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
         for f in ["spinnaker/placements.json", "spinnaker/routing_tables.json", "spinnaker/graph.json", "spinnaker/traffic.json"] {
             files[f] = try Data(contentsOf: dir.appendingPathComponent(f))
         }
+        // The PyNN export (written by the coordinator from the gathered layers) too.
+        for f in pynnFiles(layers: layers.map(\.name), pools: pools) { files[f] = try Data(contentsOf: dir.appendingPathComponent(f)) }
         let metrics = try readJSON(dir.appendingPathComponent("metrics.json"))
         #expect(number(lookup(metrics, "ranks")) == Double(n))
         for (i, layer) in layers.enumerated() {
