@@ -7,7 +7,7 @@ public let spinnpruneVersion = "0.1.0"
 let usage = """
 usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
        spinnprune check <config.json>
-       spinnprune map <config.json> [--input WxHxC] [--machine FILE] [--run RUN_DIR] [--out DIR]
+       spinnprune map <config.json> [--input WxHxC] [--machine FILE] [--run RUN_DIR [--traffic N]] [--out DIR]
        spinnprune export-pynn <run-dir> [--images N]
        spinnprune --version
 
@@ -21,7 +21,8 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
           route, compress and check the tables, and write the PACMAN, rig and report files to DIR
           (default spinnaker-<name>). --input gives the image size when the dataset is not at hand
           (e.g. 96x96x3 for STL-10); --machine replaces spinnaker.machine; --run takes the pruning
-          masks of a trained run (its weights/<layer>.mask.u8)
+          masks of a trained run (its weights/<layer>.mask.u8) and, with --traffic N, runs its first N
+          test images through the trained layers to count the packets of every router and link
   export-pynn  write the run's PyNN export again (spinnaker/pynn_network.py and spinnaker/pynn/,
           docs/PYNN.md) with the first N test images (default \(PyNNExport.defaultImages)); run it
           where train ran (the config's relative paths)
