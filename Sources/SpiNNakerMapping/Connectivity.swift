@@ -13,11 +13,17 @@ func keptSlices(mask: [UInt8], positions: Int, inChannels: Int, maps: Int) -> [B
     return kept
 }
 
-/// The rows (or columns) of the layer before that a window of `k`, stride `s`, pad `p` reads for
-/// outputs `outs`, clipped to `0 ..< size`; nil when they all fall in the padding.
-func receptiveRange(_ outs: Range<Int>, k: Int, s: Int, p: Int, size: Int) -> ClosedRange<Int>? {
-    let lo = max(0, outs.lowerBound * s - p), hi = min(size - 1, (outs.upperBound - 1) * s - p + k - 1)
-    return lo <= hi ? lo...hi : nil
+/// The tiles (of width `tile`) of the layer before holding a row (or column) that a window of `k`,
+/// stride `s`, pad `p` reads for outputs `outs`, inside `0 ..< size`, ascending. Exact when the
+/// stride skips rows (s > k): only the rows some output reads count.
+func sourceTiles(_ outs: Range<Int>, k: Int, s: Int, p: Int, size: Int, tile: Int) -> [Int] {
+    var tiles: [Int] = []
+    for o in outs {
+        let lo = max(0, o * s - p), hi = min(size - 1, o * s - p + k - 1)
+        guard lo <= hi else { continue }
+        for t in (lo / tile)...(hi / tile) where tiles.last.map({ $0 < t }) ?? true { tiles.append(t) }
+    }
+    return tiles
 }
 
 /// For every layer l but the last, for every vertex of l: the vertices of l + 1 it sends to,
@@ -56,14 +62,12 @@ public func connectVertices(_ layers: [NetworkLayer], tilings: [LayerTiling]) ->
                     groups.append(c / tin.channelsPerVertex)
                 }
             }
-            guard let (k, s, p) = window,
-                  let xr = receptiveRange(sink.xs, k: k, s: s, p: p, size: before.width),
-                  let yr = receptiveRange(sink.ys, k: k, s: s, p: p, size: before.height) else { continue }
+            guard let (k, s, p) = window else { continue }
+            let txs = sourceTiles(sink.xs, k: k, s: s, p: p, size: before.width, tile: tin.tileWidth)
+            let tys = sourceTiles(sink.ys, k: k, s: s, p: p, size: before.height, tile: tin.tileHeight)
             for g in groups {
-                for ty in (yr.lowerBound / tin.tileHeight)...(yr.upperBound / tin.tileHeight) {
-                    for tx in (xr.lowerBound / tin.tileWidth)...(xr.upperBound / tin.tileWidth) {
-                        sinks[l - 1][tin.vertexIndex(tileX: tx, tileY: ty, group: g)].append(v)
-                    }
+                for ty in tys {
+                    for tx in txs { sinks[l - 1][tin.vertexIndex(tileX: tx, tileY: ty, group: g)].append(v) }
                 }
             }
         }

@@ -57,7 +57,12 @@ public func writeMappingFiles(_ mapping: NetworkMapping, machine: Machine, machi
     try writePACMANFiles(mapping, machine: machine, to: directory)
     let memory = mapping.layers.indices.map { synapticMemory(mapping.layers, tilings: mapping.tilings, layer: $0) }
     var files = try rigFiles(mapping, memory: memory)
-    if let traffic { files.append(("traffic.json", try trafficJSON(traffic))) }
+    if let traffic {
+        files.append(("traffic.json", try trafficJSON(traffic)))
+    } else {
+        // No traffic this time: a traffic.json of an earlier mapping into this directory would lie.
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("traffic.json"))
+    }
     let report = mappingReport(mapping, machine: machine, machineName: machineName, memory: memory,
                                traffic: traffic, seconds: seconds)
     files.append(("mapping_report.md", Data(report.utf8)))
@@ -114,6 +119,15 @@ public func mappingReport(_ mapping: NetworkMapping, machine: Machine, machineNa
                    + "| \(l == 0 ? "input" : "\(kib(maxDense)) -> \(kib(maxPruned))") | \(saved) |")
     }
     out.append("")
+    for (l, layer) in mapping.layers.enumerated() {
+        let t = mapping.tilings[l]
+        let fill = Double(layer.neuronCount) / Double(t.vertexCount * mapping.maxNeuronsPerCore)
+        if fill < 0.5 && layer.width * layer.height > mapping.maxNeuronsPerCore {
+            out.append(String(format: "Note: %@ fills its cores to %.0f %% on average (%@x%@ x %d neurons per core of %d): a tile must divide the map, so a map side with few divisors forces narrow tiles.",
+                              layer.name, fill * 100, "\(t.tileWidth)", "\(t.tileHeight)", t.channelsPerVertex, mapping.maxNeuronsPerCore))
+            out.append("")
+        }
+    }
 
     out.append("## Routing tables per chip")
     out.append("")
@@ -132,7 +146,8 @@ public func mappingReport(_ mapping: NetworkMapping, machine: Machine, machineNa
         out.append("## Traffic")
         out.append("")
         out.append("\(t.images) test images, \(t.timesteps) timesteps each, pushed through the mapped network: every spike is a packet "
-                   + "copied along its vertex's tree. Spikes per layer: "
+                   + "copied along its vertex's tree, in the timestep it reaches the network (a spike of layer l at step s at timestep "
+                   + "s + l: each projection delays by one timestep, as in the PyNN export). Spikes per layer: "
                    + zip(mapping.layers, t.spikesPerLayer).map { "\($0.name) \($1)" }.joined(separator: ", ") + ".")
         out.append("")
         let steps = max(t.images * t.timesteps, 1)

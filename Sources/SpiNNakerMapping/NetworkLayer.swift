@@ -62,8 +62,8 @@ func validateChain(_ layers: [NetworkLayer]) throws {
         guard i > 0 else { continue }
         let before = layers[i - 1]
         func expect(_ k: Int, _ s: Int, _ p: Int) throws {
-            guard k > 0, s > 0, p >= 0 else {
-                throw MappingError.invalidNetwork("layer \"\(layer.name)\": window \(k), stride \(s), pad \(p)")
+            guard k > 0, s > 0, p >= 0, before.width + 2 * p >= k, before.height + 2 * p >= k else {
+                throw MappingError.invalidNetwork("layer \"\(layer.name)\": window \(k), stride \(s), pad \(p) over \(before.width)x\(before.height)")
             }
             let w = (before.width + 2 * p - k) / s + 1, h = (before.height + 2 * p - k) / s + 1
             guard w == layer.width, h == layer.height else {

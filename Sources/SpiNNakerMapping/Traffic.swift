@@ -1,7 +1,9 @@
 /// Traffic emulation: real spike trains pushed through the mapped network. Every spike of a neuron
 /// is one multicast packet with its vertex's key, injected at the vertex's chip and copied along
 /// the vertex's routing tree: each chip of the tree routes it once, each link of the tree carries
-/// it once. Counted per timestep of each sample.
+/// it once. Counted per timestep of each sample, in network time: each projection delays by one
+/// timestep (as on SpiNNaker, and in the PyNN export), so a spike of layer l at step s is sent at
+/// timestep s + l; a sample spans `timesteps + layers - 1` timesteps.
 
 /// What one link or router handles at most, in packets per timestep, and where.
 public struct TrafficPeak: Equatable, Sendable {
@@ -75,7 +77,8 @@ public final class TrafficCounter {
             routeChips.append(tree.chips.map { chipIndex[$0]! })
             routeLinks.append(tree.outgoing.flatMap { c, links in links.map { chipIndex[c]! * 6 + $0.rawValue } })
         }
-        spikes = [[[Int32]]](repeating: mapping.vertices.map { [Int32](repeating: 0, count: $0.count) }, count: timesteps)
+        spikes = [[[Int32]]](repeating: mapping.vertices.map { [Int32](repeating: 0, count: $0.count) },
+                             count: timesteps + mapping.layers.count - 1)
         if let machine {
             let chips = chips
             crossesBoards = (0..<(chips.count * 6)).map { k in
@@ -92,7 +95,8 @@ public final class TrafficCounter {
     }
 
     /// One image's spikes of layer `layer`: the step of every neuron, channel-fastest
-    /// (`(y * width + x) * channels + c`), `noSpike` (or any step >= timesteps) for none.
+    /// (`(y * width + x) * channels + c`), `noSpike` (or any step >= timesteps) for none. They are
+    /// counted at network timestep `step + layer`.
     public func add(layer l: Int, times: UnsafeBufferPointer<UInt8>) {
         let layer = mapping.layers[l], tiling = mapping.tilings[l]
         precondition(times.count == layer.neuronCount, "layer \(layer.name): \(times.count) spike times for \(layer.neuronCount) neurons")
@@ -104,7 +108,7 @@ public final class TrafficCounter {
                     i += 1
                     guard t < timesteps else { continue }
                     report.spikesPerLayer[l] += 1
-                    spikes[t][l][tiling.vertexIndex(x: x, y: y, channel: c)] += 1
+                    spikes[t + l][l][tiling.vertexIndex(x: x, y: y, channel: c)] += 1
                 }
             }
         }
@@ -113,7 +117,7 @@ public final class TrafficCounter {
     /// Routes the image's spikes timestep by timestep and keeps the peaks.
     public func endImage() {
         var chipTotals = [Int](repeating: 0, count: chips.count), linkTotals = [Int](repeating: 0, count: chips.count * 6)
-        for t in 0..<timesteps {
+        for t in spikes.indices {
             for i in routerLoad.indices { routerLoad[i] = 0 }
             for i in linkLoad.indices { linkLoad[i] = 0 }
             for l in spikes[t].indices {

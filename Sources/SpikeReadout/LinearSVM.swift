@@ -100,16 +100,27 @@ public struct LinearSVM: Sendable, Equatable {
                                epsilon: epsilon, solver: solver, queries: nil, queryCount: 0).model
     }
 
+    /// Trains on rows `rows` of `features` (a larger row-major matrix, `dim` wide), `labels[i]` for
+    /// row `rows[i]`: the same model as copying those rows out first, without the copy.
+    public static func train(features: [Float], rows: [Int], dim: Int, labels: [Int32],
+                             C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
+        guard dim > 0, features.count % dim == 0, rows.allSatisfy({ $0 >= 0 && ($0 + 1) * dim <= features.count }) else {
+            throw LinearSVMError.invalidInput("rows outside the \(features.count / max(dim, 1)) x \(dim) features")
+        }
+        return try trainWithLiblinear(features: features, count: rows.count, dim: dim, labels: labels, C: C,
+                                      epsilon: epsilon, solver: solver, queries: nil, queryCount: 0, selected: rows).model
+    }
+
     /// Trains and, before freeing the C model, runs liblinear's own `predict` on `queries`
     /// (`queryCount` rows of `dim` features). For tests comparing against Swift prediction.
     static func trainWithLiblinear(features: [Float], count: Int, dim: Int, labels: [Int32],
                                    C: Double, epsilon: Double, solver: Solver = .dual, queries: [Float]?,
-                                   queryCount: Int) throws -> (model: LinearSVM, liblinearPredictions: [Int32]) {
+                                   queryCount: Int, selected: [Int]? = nil) throws -> (model: LinearSVM, liblinearPredictions: [Int32]) {
         guard count > 0 else { throw LinearSVMError.invalidInput("no training samples") }
         guard dim > 0 else { throw LinearSVMError.invalidInput("dim must be positive, got \(dim)") }
         guard dim < Int(Int32.max) - 1 else { throw LinearSVMError.invalidInput("dim \(dim) too large for liblinear") }
         guard count <= Int(Int32.max) else { throw LinearSVMError.invalidInput("too many samples for liblinear") }
-        guard features.count == count * dim else {
+        guard selected != nil || features.count == count * dim else {
             throw LinearSVMError.invalidInput("\(features.count) feature values for \(count) x \(dim)")
         }
         guard labels.count == count else {
@@ -124,7 +135,7 @@ public struct LinearSVM: Sendable, Equatable {
             }
         }
 
-        let rows = SparseRows(features: features, count: count, dim: dim, bias: 1)
+        let rows = SparseRows(features: features, count: count, dim: dim, bias: 1, selected: selected)
         var y = labels.map { Double($0) }
 
         liblinearLock.lock()
@@ -383,11 +394,17 @@ private final class SparseRows {
     let rowPointers: UnsafeMutablePointer<UnsafeMutablePointer<feature_node>?>
     let count: Int
 
-    init(features: [Float], count: Int, dim: Int, bias: Double) {
+    /// Rows `selected` of `features` (row-major, `dim` wide), in that order; all `count` rows when nil
+    /// (a subset is read in place: no copy of its dense rows).
+    init(features: [Float], count: Int, dim: Int, bias: Double, selected: [Int]? = nil) {
         self.count = count
         var nonZero = 0
         features.withUnsafeBufferPointer { xs in
-            for v in xs where v != 0 { nonZero += 1 }
+            if let selected {
+                for r in selected { for v in xs[(r * dim)..<((r + 1) * dim)] where v != 0 { nonZero += 1 } }
+            } else {
+                for v in xs where v != 0 { nonZero += 1 }
+            }
         }
         let total = nonZero + 2 * count
         nodes = .allocate(capacity: max(total, 1))
@@ -396,7 +413,7 @@ private final class SparseRows {
             var k = 0
             for r in 0..<count {
                 rowPointers[r] = nodes + k
-                let row = xs.baseAddress! + r * dim
+                let row = xs.baseAddress! + (selected?[r] ?? r) * dim
                 for j in 0..<dim {
                     let v = row[j]
                     if v != 0 {

@@ -50,16 +50,17 @@ public struct OneVsOneSVM: Sendable {
                                  labels: [Int32], C: Double, epsilon: Double,
                                  solver: LinearSVM.Solver) throws -> [Double] {
         let a = classes[pair.first], b = classes[pair.second]
-        var rows: [Float] = []
+        // The two classes' rows are read in place (a copy of them was the readout's largest buffer).
+        var rows: [Int] = []
         var y: [Int32] = []
         for r in 0..<count where labels[r] == a || labels[r] == b {
-            rows.append(contentsOf: features[(r * dim)..<((r + 1) * dim)])
+            rows.append(r)
             y.append(labels[r] == a ? 1 : -1)
         }
         guard y.contains(1), y.contains(-1) else {
             throw LinearSVMError.invalidInput("classes \(a) and \(b) need training samples each")
         }
-        let m = try LinearSVM.train(features: rows, count: y.count, dim: dim, labels: y, C: C,
+        let m = try LinearSVM.train(features: features, rows: rows, dim: dim, labels: y, C: C,
                                     epsilon: epsilon, solver: solver)
         // liblinear's one weight vector is for labels[0].
         let sign: Double = m.labels[0] == 1 ? 1 : -1

@@ -36,6 +36,8 @@ struct LayerScore {
 /// What the coordinator records of a run (metrics.json).
 struct RunRecord {
     var timings: [(String, Double)] = []
+    /// The coordinator's peak resident memory (MiB) once each stage has ended: where the peak is.
+    var peakAfterStage: [(String, Double)] = []
     var layers: [[String: Any]] = []
     var accuracy: [String: Any] = [:]
     var spinnaker: [String: Any] = [:]
@@ -49,6 +51,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     func lap(_ name: String) {
         let now = monotonicSeconds()
         record.timings.append((name, now - stageStart))
+        record.peakAfterStage.append((name, Double(peakResidentKiB()) / 1024))
         stageStart = now
     }
 
@@ -113,8 +116,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             // No winner means no STDP and no threshold change: a silent layer stays silent.
             if stats.winners == 0 && stats.samples > 0 && !silentSaid {
                 silentSaid = true
-                progress.say("warning: \(spec.name): no map fired on any sample in epoch \(stats.epoch + 1): the layer is silent "
-                    + "for good (no winner, so no learning and no threshold change)"
+                progress.say("warning: \(spec.name): no map fired on any sample in epoch \(stats.epoch + 1): "
+                    + (spec.thresholds.lowerOnSilence ? "the thresholds are being lowered (threshold.on_silence), it may recover"
+                       : "the layer is silent for good (no winner, so no learning and no threshold change; threshold.on_silence: lower pulls it back)")
                     + (sparsityNow == 0 ? "" : "; its kept weights cannot reach the thresholds: try "
                         + ((schedule?.reinforcement ?? 0) == 0 ? "pruning.reinforcement or " : "") + "a lower final sparsity"))
             }
@@ -157,6 +161,11 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             }
         }
         lap("forward \(spec.name)")
+        // The last layer's input spikes are not needed any more: free them before its SVM.
+        if !more {
+            trainData = SpikeDataset(shape: trainData.shape, count: 0, times: [])
+            testData = SpikeDataset(shape: testData.shape, count: 0, times: [])
+        }
         if more { progress.say("\(spec.name)\(pools.isEmpty ? "" : "+pool"): output \(trainData.shape) for every image") }
 
         if readHere {
@@ -248,32 +257,38 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             // synaptic memory per core leaves the pruned synapses out.
             let mapStart = monotonicSeconds()
             let masks = Dictionary(uniqueKeysWithValues: saved.map { ($0.0, $0.2) })
-            let mapping: NetworkMapping
-            do { mapping = try mapForRun(config, shapes: shapes, machine: machine, masks: masks) } catch {
-                throw RunError("the trained network does not map onto \(config.spinnaker.machine): \(error)")
+            var mapped: NetworkMapping? = nil
+            do { mapped = try mapForRun(config, shapes: shapes, machine: machine, masks: masks) } catch {
+                // The plan fitted before training; if the trained masks change that, keep the run's
+                // results and say why the SpiNNaker files are missing.
+                progress.say("warning: the trained network does not map onto \(config.spinnaker.machine): \(error); no SpiNNaker files written")
+                try? FileManager.default.removeItem(at: runDir.url("spinnaker"))
+                record.spinnaker = ["machine": config.spinnaker.machine, "error": "\(error)"]
             }
-            let mapSeconds = monotonicSeconds() - mapStart
-            var traffic: TrafficReport? = nil
-            if trafficInput.count > 0 {
-                traffic = emulateTraffic(mapping, machine: machine, layers: trained, input: trafficInput, timesteps: config.timesteps,
-                                         batchSize: config.batchSize)
+            if let mapping = mapped {
+                let mapSeconds = monotonicSeconds() - mapStart
+                var traffic: TrafficReport? = nil
+                if trafficInput.count > 0 {
+                    traffic = emulateTraffic(mapping, machine: machine, layers: trained, input: trafficInput, timesteps: config.timesteps,
+                                             batchSize: config.batchSize)
+                }
+                try writeMappingFiles(mapping, machine: machine, machineName: config.spinnaker.machine, traffic: traffic,
+                                      seconds: mapSeconds, to: runDir.url("spinnaker"))
+                try writePyNNExport(config: config, input: shapes[0], saved: saved, samples: pynnSamples, to: runDir.url("spinnaker"))
+                var info: [String: Any] = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
+                                           "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize,
+                                           "largest_table_uncompressed": mapping.maxUncompressedTableSize,
+                                           "placer": mapping.placer.rawValue, "longest_route": mapping.longestRoute,
+                                           "routing_distance": Dictionary(uniqueKeysWithValues: mapping.routingDistance.map { ($0.key.rawValue, $0.value) }),
+                                           "mapping_seconds": mapSeconds]
+                if let traffic {
+                    info["traffic"] = ["images": traffic.images, "busiest_router_packets": traffic.busiestRouter.packets,
+                                       "busiest_link_packets": traffic.busiestLink.packets, "router_packets": traffic.routerPackets]
+                }
+                record.spinnaker = info
+                progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries (\(mapping.maxUncompressedTableSize) before compression), \(mapping.placer.rawValue) placement"
+                    + (traffic.map { ", busiest link \($0.busiestLink.packets) packets per timestep over \($0.images) test images" } ?? ""))
             }
-            try writeMappingFiles(mapping, machine: machine, machineName: config.spinnaker.machine, traffic: traffic,
-                                  seconds: mapSeconds, to: runDir.url("spinnaker"))
-            try writePyNNExport(config: config, input: shapes[0], saved: saved, samples: pynnSamples, to: runDir.url("spinnaker"))
-            var info: [String: Any] = ["machine": config.spinnaker.machine, "cores_used": mapping.coresUsed,
-                                       "chips_used": mapping.chipsUsed, "largest_table": mapping.maxTableSize,
-                                       "largest_table_uncompressed": mapping.maxUncompressedTableSize,
-                                       "placer": mapping.placer.rawValue, "longest_route": mapping.longestRoute,
-                                       "routing_distance": Dictionary(uniqueKeysWithValues: mapping.routingDistance.map { ($0.key.rawValue, $0.value) }),
-                                       "mapping_seconds": mapSeconds]
-            if let traffic {
-                info["traffic"] = ["images": traffic.images, "busiest_router_packets": traffic.busiestRouter.packets,
-                                   "busiest_link_packets": traffic.busiestLink.packets, "router_packets": traffic.routerPackets]
-            }
-            record.spinnaker = info
-            progress.say("spinnaker: \(mapping.coresUsed) cores on \(mapping.chipsUsed) chips of \(config.spinnaker.machine), largest routing table \(mapping.maxTableSize) entries (\(mapping.maxUncompressedTableSize) before compression), \(mapping.placer.rawValue) placement"
-                + (traffic.map { ", busiest link \($0.busiestLink.packets) packets per timestep over \($0.images) test images" } ?? ""))
         } else {
             try? FileManager.default.removeItem(at: runDir.url("spinnaker"))
             record.spinnaker = ["enabled": false]
@@ -286,6 +301,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         let metrics: [String: Any] = [
             "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
             "peak_memory_mib_per_rank": peakMemory.map { Double($0) / 1024 },
+            "peak_memory_mib_after_stage": Dictionary(record.peakAfterStage, uniquingKeysWith: max),
             "train_images": trainImages.count, "test_images": testImages.count,
             "accuracy": record.accuracy,
             "compression": ["layers": record.layers, "overall_rate": overall, "weights": totalWeights, "pruned": totalPruned,

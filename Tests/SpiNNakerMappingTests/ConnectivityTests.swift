@@ -39,6 +39,40 @@ import SpiNNakerMapping
         #expect(checkEveryRoute(m, tables: m.uncompressedTables, on: Machine.spinn5()).isEmpty)
     }
 
+    /// Strides, padding and pooling windows against the neuron-by-neuron reference: conv 3x3 stride
+    /// 2 pad 1, a pool 3 stride 2 pad 1, a 1x1 conv of stride 2 (it skips every other column, so
+    /// columns in between feed nothing), each with a few tile sizes; every route traced.
+    @Test(arguments: [4, 6, 9, 16])
+    func stridesAndPaddingMatchTheNeuronByNeuronSinks(perCore: Int) throws {
+        let chain = [NetworkLayer(name: "in", width: 10, height: 8, channels: 2),
+                     NetworkLayer(name: "c1", width: 5, height: 4, channels: 3, connection: .conv(kernel: 3, stride: 2, pad: 1)),
+                     NetworkLayer(name: "p1", width: 3, height: 2, channels: 3, connection: .pool(window: 3, stride: 2, pad: 1)),
+                     NetworkLayer(name: "c2", width: 2, height: 1, channels: 2, connection: .conv(kernel: 1, stride: 2, pad: 0))]
+        let m = try mapNetwork(chain, onto: Machine.spinn5(), maxNeuronsPerCore: perCore)
+        for l in 0..<3 {
+            let expected = expectedSinks(m, layer: l)
+            #expect(m.sinks[l].map(Set.init) == expected, "layer \(l) at \(perCore) per core")
+        }
+        #expect(checkEveryRoute(m, tables: m.routingTables, on: Machine.spinn5()).isEmpty)
+        // With 1-wide columns (10x8 input at 4 per core: tiles 1x4... or 2x2), a stride-2 1x1 conv
+        // reads only even columns of p1: p1's column-1 tiles feed nothing when tiles are 1 wide.
+        if m.tilings[2].tileWidth == 1 {
+            #expect(m.sinks[2][m.tilings[2].vertexIndex(x: 1, y: 0, channel: 0)].isEmpty)
+        }
+    }
+
+    /// NER: (4,4) joins first (4 hops, north-east x 4). (7,3) is 4 hops from tree chips (3,3) and (4,4)
+    /// and 7 from the source: with the default radius it hangs off (3,3) (the lower of the two),
+    /// east x 4, 8 links in all; with radius 1 no tree chip is that close, so it is routed from the
+    /// source, east x 4 then north-east x 3, 11 links.
+    @Test func nerRadius() throws {
+        let m = Machine.spinn5()
+        let near = try routeTree(from: chip(0, 0), to: [chip(4, 4), chip(7, 3)], on: m)
+        #expect(near.arrival[chip(7, 3)] == .west && near.contains(chip(5, 3)) && near.linkCount == 8)
+        let far = try routeTree(from: chip(0, 0), to: [chip(4, 4), chip(7, 3)], on: m, radius: 1)
+        #expect(far.arrival[chip(7, 3)] == .southWest && far.contains(chip(4, 0)) && far.linkCount == 11)
+    }
+
     /// conv 3x3 from 4x4x2 to 2x2x2, one core. Dense kernel form: 2 maps x 2 channels x 9 x 2 B =
     /// 72 B; 8 neurons x 18 synapses x 4 B = 576 B of rows. Map 0 keeps all 9 weights of channel 0
     /// and none of channel 1; map 1 keeps 2 of channel 0 and 1 of channel 1. Pruned kernel form:

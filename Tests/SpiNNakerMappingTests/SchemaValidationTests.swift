@@ -5,7 +5,7 @@ import SpiNNakerMapping
 /// Validates written files with tools/validate_pacman.py against the schemas of the real
 /// spinnaker-pacman wheel. Missing schemas fail the test: run launch/fetch-pacman-schemas.
 @Suite struct SchemaValidationTests {
-    /// 8 + 9 + 1 vertices at 16 neurons per core: fits a SpiNN-3 and spans three of its chips.
+    /// 8 + 12 + 1 vertices at 16 neurons per core: fits a SpiNN-3 and spans three of its chips.
     let smallChain = [NetworkLayer(name: "input", width: 8, height: 8, channels: 2),
                       NetworkLayer(name: "conv", width: 6, height: 6, channels: 4),
                       NetworkLayer(name: "output", width: 1, height: 1, channels: 10)]
@@ -63,7 +63,7 @@ import SpiNNakerMapping
         case "spalloc-16x16": machine = try Machine.spalloc(width: 16, height: 16)
         default: machine = try Machine.triads(1, 1).removing(chips: [chip(11, 11)], breaking: [(chip(1, 0), .east)])
         }
-        // 25 + 288 + 72 vertices at 64 neurons per core: 25 chips on the triad, over two boards.
+        // 28 + 288 + 96 vertices at 64 neurons per core: more than one board of the triad.
         let dir = try writtenFiles(machine, Array(convolutionalChain.prefix(3)), maxNeuronsPerCore: 64)
         defer { try? FileManager.default.removeItem(at: dir) }
         let (status, output) = try validate(dir)

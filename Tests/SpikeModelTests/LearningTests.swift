@@ -166,18 +166,31 @@ import SpikeCompression
         #expect(s.mask == [1, 1, 1, 1, 1, 0] && s.weights[3] == 1 && abs(s.weights[1] - 0.2263903) < 1e-6)
     }
 
+    /// `on_silence: lower`: thresholds 5 and 1.1, eta 1, target 0.75: both drop by 0.25, the second
+    /// stops at the floor 1; `keep` leaves them.
+    @Test func silentSampleLowersThresholds() {
+        var th: [Float] = [5, 1.1]
+        th.withUnsafeMutableBufferPointer { ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: true).adaptSilent($0) }
+        #expect(th == [4.75, 1])
+        th.withUnsafeMutableBufferPointer { ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1).adaptSilent($0) }
+        #expect(th == [4.75, 1])
+    }
+
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
     /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
     /// blocks of 8, 16 and 32 maps, groups of 1 to 64 samples, and with the trajectory bound forced so
-    /// low that every sample takes the fallback. A mask is applied; 3 epochs with annealing.
-    @Test func groupedTrainingEqualsThePlainLoop() {
+    /// low that every sample takes the fallback. A mask is applied; 3 epochs with annealing. With
+    /// `on_silence: lower` as well (thresholds that fall on silent samples keep the group bound valid).
+    @Test(arguments: [false, true])
+    func groupedTrainingEqualsThePlainLoop(lowerOnSilence: Bool) {
         let shape = Shape(height: 6, width: 6, channels: 8), count = 40, T = 16
         var rng = RandomStream(seed: 5, 1)
         let times = (0..<(count * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
         let data = SpikeDataset(shape: shape, count: count, times: times)
-        func train(groupBytes: Int, offset: Float = 0, groupSamples: Int = 64) -> (weights: [Float], thresholds: [Float], winners: Int) {
+        func train(groupBytes: Int, offset: Float = 0, groupSamples: Int = 64, lower: Bool = lowerOnSilence)
+            -> (weights: [Float], thresholds: [Float], winners: Int) {
             let spec = ConvSpec(name: "c", kernel: 3, maps: 40, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
-                                thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1),
+                                thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: lower),
                                 initialThresholdMean: 6, initialThresholdStd: 0.5)
             let s = ConvSlice(spec: spec, input: shape, maps: 0..<40, seed: 3, layerIndex: 0)
             var mask = s.mask
@@ -194,6 +207,12 @@ import SpikeCompression
         }
         let plain = train(groupBytes: Int.max)
         #expect(plain.winners > 60)
+        if lowerOnSilence {
+            // Some samples are silent here (fewer winners than samples), so lowering changes the outcome.
+            let kept = train(groupBytes: Int.max, lower: false)
+            #expect(kept.winners < 3 * count)
+            #expect(kept.thresholds != plain.thresholds)
+        }
         // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples.
         for (bytes, offset, group) in [(0, Float(0), 16), (72 * 4 * 16, 0, 7), (72 * 4 * 40 - 1, 0, 64), (72 * 4 * 40 - 1, -1000, 16),
                                        (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64)] {
