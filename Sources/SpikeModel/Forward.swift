@@ -440,6 +440,6 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
         batches += 1
         progress(b0)
     }
-    WorkCounters.add(spikes: kernel.gathered, events: kernel.gathered * m, samples: data.count, steps: batches * T)
+    WorkCounters.add(spikes: kernel.gathered, offered: kernel.gathered, events: kernel.gathered * m, samples: data.count, steps: batches * T)
     return exchange ? SpikeDataset(shape: outShape, count: data.count, times: outTimes) : nil
 }

@@ -24,11 +24,11 @@ final class StageMeter {
     /// Every rank's figures of the stages closed so far, on every rank (two collectives, not counted
     /// in any stage), as JSON.
     func gather(comm: Communicator) -> [String: Any] {
-        let fields = 9
+        let fields = 10
         var local: [Double] = []
         for s in stages {
             local += [s.wall, s.tally.seconds, Double(s.tally.calls), Double(s.tally.bytesSent), Double(s.tally.bytesReceived),
-                      Double(s.work.spikes), Double(s.work.events), Double(s.work.samples), Double(s.work.steps)]
+                      Double(s.work.spikes), Double(s.work.events), Double(s.work.samples), Double(s.work.steps), Double(s.work.offered)]
         }
         let all = comm.allgatherv(local)
         let perRank = all.count / max(comm.size, 1)
@@ -47,7 +47,7 @@ final class StageMeter {
             out[stages[k].name] = [
                 "wall": wall, "collective_seconds": coll, "compute": compute,
                 "collectives": ints(column(k, 2)), "bytes_sent": ints(column(k, 3)), "bytes_received": ints(received),
-                "input_spikes": ints(column(k, 5)), "synaptic_events": ints(column(k, 6)),
+                "input_spikes": ints(column(k, 5)), "offered_spikes": ints(column(k, 9)), "synaptic_events": ints(column(k, 6)),
                 "samples": Int(column(k, 7)[0]), "timesteps": steps,
                 "imbalance_seconds": (compute.max() ?? 0) - mean,
                 "bytes_per_timestep": steps > 0 ? received.reduce(0, +) / Double(received.count) / Double(steps) : 0,
