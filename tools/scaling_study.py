@@ -700,7 +700,7 @@ def markdown(records, stages, model, held_model, stats, proj_here, proj_ib, two,
               "- **Time in collectives**: `TimedCommunicator` (`Sources/SpikeCluster/TimedCommunicator.swift`) wraps the "
               "job's communicator and times each collective call as a whole (waiting for the other ranks included); "
               "nothing inside the computation is timed, so weights, thresholds and accuracy are byte-identical with "
-              "or without it (RankInvariance checks 1, 2 and 3 ranks). It also counts the calls and the bytes that "
+              "or without it (the RankInvariance tests compare 1 to 4 ranks byte for byte). It also counts the calls and the bytes that "
               "cross ranks (a one-rank job moves none).",
               "- **Compute** = the stage's wall time minus its time in collectives, per rank.",
               "- **Load imbalance** = the slowest rank's compute minus the ranks' mean compute. Every rank leaves a "

@@ -101,7 +101,7 @@ extension Integration {
                         try #require(walls.count == n && compute.count == n && coll.count == n && received.count == n && events.count == n,
                                      "\(row[3]): per-rank arrays of \(n)")
                         let what = "\(study) np\(n) \(row[3])"
-                        #expect(col(row, "oversubscribed") == "no", what)
+                        #expect(col(row, "oversubscribed") == "no", "\(what)")
                         #expect(abs(num(row, "wall") - walls.max()!) < 1e-6, "\(what): wall")
                         #expect(abs(num(row, "compute_max") - compute.max()!) < 1e-6, "\(what): compute")
                         #expect(abs(num(row, "collective_seconds_min") - coll.min()!) < 1e-6, "\(what): collectives min")
@@ -112,14 +112,14 @@ extension Integration {
                         }
                         let mean = compute.reduce(0, +) / Double(n)
                         #expect(abs(num(row, "imbalance_seconds") - (compute.max()! - mean)) < 1e-6, "\(what): imbalance")
-                        #expect(abs(num(row, "imbalance_seconds") - number(lookup(st, "imbalance_seconds"))!) < 1e-6, what)
+                        #expect(abs(num(row, "imbalance_seconds") - number(lookup(st, "imbalance_seconds"))!) < 1e-6, "\(what)")
                         #expect(num(row, "collectives") == number(lookup(st, "collectives", 0)), "\(what): collectives")
                         #expect(abs(num(row, "bytes_received") - received.reduce(0, +) / Double(n)) < 0.06, "\(what): bytes")
                         #expect(num(row, "synaptic_events") == events.reduce(0, +), "\(what): events")
-                        #expect(num(row, "samples") == number(lookup(st, "samples")), what)
-                        #expect(num(row, "timesteps") == number(lookup(st, "timesteps")), what)
+                        #expect(num(row, "samples") == number(lookup(st, "samples")), "\(what)")
+                        #expect(num(row, "timesteps") == number(lookup(st, "timesteps")), "\(what)")
                         if n == 1 { #expect(num(row, "bytes_received") == 0, "\(what): one rank moves no bytes") }
-                        #expect(col(row, "predicted_wall").isEmpty == !(row[3].hasPrefix("train") || row[3].hasPrefix("forward")), what)
+                        #expect(col(row, "predicted_wall").isEmpty == !(row[3].hasPrefix("train") || row[3].hasPrefix("forward")), "\(what)")
                     }
                     // The workload's counts: 300 training patches, 1 epoch, T = 32; 400 images in
                     // batches of 256 (2 + 1 batches).
