@@ -657,14 +657,18 @@ def markdown(records, stages, model, held_model, stats, proj_here, proj_ib, two,
              f"5x5, pool 2, conv2 {strong[0]['config']['layers'][2]['maps'] if strong else '?'} maps 5x5 "
              f"(the first two layers of `configs/mnist-3layer.json`), the first {cfg['dataset'].get('train_limit')} train / "
              f"{cfg['dataset'].get('test_limit')} test images of `{cfg['dataset']['path']}`, T = {cfg['timesteps']}, "
-             f"{cfg['layers'][0]['epochs']} epochs per layer, SVM on conv2;",
+             f"{cfg['layers'][0]['epochs']} epochs per layer, an SVM on each layer;",
              "- **weak**: the maps per rank held constant: "
              + ", ".join(f"{r['config']['layers'][0]['maps']}/{r['config']['layers'][2]['maps']} maps at {r['ranks']}" for r in weak)
              + " rank(s). conv2's fan-in grows with conv1's maps, so its work per rank grows too: the model counts "
              "synaptic events, not maps.", "",
              "Per stage, from each run's `metrics.json` (`scaling`): wall seconds (the slowest rank), compute (wall minus "
              "time inside collectives), time in collectives, collectives and bytes per rank, load imbalance, bytes per "
-             "simulated timestep. One run per point; `--repeats N` keeps the fastest of N.", ""]
+             "simulated timestep. "
+             + (f"The fastest of {r0.get('repeats', 1)} runs per point (train + forward time)."
+                if r0.get("repeats", 1) > 1 else "One run per point.")
+             + " The model column is the cost model below; it assumes a core per rank, so it misses oversubscribed "
+             "runs by about the sharing of their cores.", ""]
     # Tables
     for label, recs in (("Strong scaling", strong), ("Weak scaling", weak)):
         if not recs:
