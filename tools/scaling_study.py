@@ -819,7 +819,14 @@ def markdown(records, stages, model, held_model, stats, proj_here, proj_ib, two,
                     p_ = pr.get(n, {}).get(key)
                     cells += [fmt_s(m) if m else "", (fmt_s(p_) + (f" ({(p_ - m) / m * 100:+.0f} %)" if m and p_ else "")) if p_ else ""]
                 lines.append(f"| {layer if what == 'epoch' else ''} | {what} | " + " | ".join(cells) + " |")
-        lines += ["", "fc1 at 1 rank matches by construction (calibrated)." if fc1.get("calibrated") else "", ""]
+        if fc1.get("calibrated"):
+            lines += ["", "fc1 at 1 rank matches by construction (calibrated). The calibrated figures are effective: "
+                      f"{fc1['patch_density'] * 2048:.0f} spikes integrated per 2048-synapse patch and "
+                      f"{fc1['rf_density']:.2f} per receptive-field position in the forward pass, more than a position "
+                      "can hold, because fc1's 32 MB of weights stream from memory while the constants were fitted on "
+                      "conv layers whose weights stay in cache. Its 2-rank projection checks the calibration.", ""]
+        else:
+            lines.append("")
     for label, proj in (("fitted alpha, beta (this machine)", proj_here), ("InfiniBand, alpha = 2 us, beta = 0.1 ns/byte", proj_ib)):
         for net, rows in proj.items():
             if not rows:
