@@ -59,6 +59,8 @@ public final class StageKernel {
     let inhibit: Bool
     /// With inhibition: this slice's candidate key per cell of each image slot.
     let cellKeys: UnsafeMutablePointer<UInt64>
+    /// Receptive-field spikes gathered so far, over every `run` (WorkCounters).
+    var gathered = 0
 
     /// L2 budget for one block of weights.
     public static let weightBlockBytes = 256 << 10
@@ -141,6 +143,7 @@ public final class StageKernel {
                     jobStart[jobs] = used; jobLength[jobs] = n
                     used += n; jobs += 1
                 }
+                gathered += used
                 if inhibit {
                     cellKeys[next] = firstWinner(start: 0, n: jobLength[0], w: w, th: th).key
                 } else {
@@ -374,7 +377,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
     var stepEvents = [[Int32]](repeating: [], count: T)
     var batchKeys: [UInt64] = []
 
-    var b0 = 0
+    var b0 = 0, batches = 0
     while b0 < data.count {
         let nb = min(batch, data.count - b0)
         for s in 0..<T { stepEvents[s].removeAll(keepingCapacity: true) }
@@ -434,7 +437,9 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
             }
         }
         b0 += nb
+        batches += 1
         progress(b0)
     }
+    WorkCounters.add(spikes: kernel.gathered, offered: kernel.gathered, events: kernel.gathered * m, samples: data.count, steps: batches * T)
     return exchange ? SpikeDataset(shape: outShape, count: data.count, times: outTimes) : nil
 }

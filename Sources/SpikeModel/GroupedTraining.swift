@@ -30,6 +30,7 @@ extension LayerTrainer {
         let distributed = comm.size > 1
         var winners = 0
         var won = [Bool](repeating: false, count: totalMaps)
+        var integrated = 0, offered = 0   // input spikes integrated into the trajectories, and in the patches (WorkCounters)
 
         let mPad = (m + 7) / 8 * 8
         let blockWidth = max(8, min(mPad, groupWeightBytes / max(synapses * 4, 1) / 8 * 8))
@@ -186,6 +187,8 @@ extension LayerTrainer {
                         for b in 0..<blocks { trajectory(g, block: b, bound: false, slack: 0) }
                         local = search()
                     }
+                    if valid[g] > 0 { integrated += Int(stepEnd[g * T + valid[g] - 1]) }
+                    if stepCount[g] > 0 { offered += Int(stepEnd[g * T + stepCount[g] - 1]) }
                     let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
                     if winner.step == .max {
                         if stepCount[g] > 0 { adaptation.adaptSilent(th) }
@@ -215,6 +218,7 @@ extension LayerTrainer {
             }
         }}}}}}}}
         for i in 0..<synapses { for j in 0..<m { slice.weights[i * m + j] = blocked[at(i, j)] } }
+        WorkCounters.add(spikes: integrated, offered: offered, events: integrated * m, samples: data.count, steps: data.count * T)
         return EpochStats(epoch: epoch, samples: data.count, winners: winners,
                           activeMaps: won.filter { $0 }.count, seconds: 0)
     }

@@ -119,6 +119,7 @@ public struct LayerTrainer {
         let distributed = comm.size > 1
         var winners = 0
         var won = [Bool](repeating: false, count: totalMaps)
+        var integrated = 0, offered = 0   // input spikes integrated, and in the patches (WorkCounters)
 
         // Per-sample scratch, allocated once per epoch.
         var patch = [UInt8](repeating: 0, count: synapses)
@@ -170,7 +171,9 @@ public struct LayerTrainer {
                             break
                         }
                     }
+                    integrated += at
                 }
+                offered += Int(bucket[T - 1])
                 let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
                 if winner.step == .max {
                     if bucket[T - 1] > 0 { adaptation.adaptSilent(th) }
@@ -190,6 +193,7 @@ public struct LayerTrainer {
                 }
             }
         }}}}}}}}
+        WorkCounters.add(spikes: integrated, offered: offered, events: integrated * m, samples: data.count, steps: data.count * T)
         return EpochStats(epoch: epoch, samples: data.count, winners: winners,
                           activeMaps: won.filter { $0 }.count, seconds: 0)
     }

@@ -107,7 +107,7 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
         let comm = MPICommunicator()
         defer { comm.finalize() }
         do {
-            try train(options, comm: comm)
+            try train(options, comm: TimedCommunicator(comm))   // collectives timed per stage (metrics.json "scaling")
             return 0
         } catch is SilentFailure {
             return 1

@@ -48,10 +48,12 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     let progress = Progress(enabled: comm.isCoordinator)
     var record = RunRecord()
     var stageStart = monotonicSeconds()
+    let meter = StageMeter(comm)   // metrics.json "scaling"
     func lap(_ name: String) {
         let now = monotonicSeconds()
         record.timings.append((name, now - stageStart))
         record.peakAfterStage.append((name, Double(peakResidentKiB()) / 1024))
+        meter.close(name, wall: now - stageStart)
         stageStart = now
     }
 
@@ -215,6 +217,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     }
 
     let peakMemory = comm.allgather(peakResidentKiB())
+    let scaling = meter.gather(comm: comm)
 
     // 7. SpiNNaker mapping and the run directory, on the coordinator.
     let written: Result<Void, Error> = Result {
@@ -313,6 +316,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
             "exchange": ["spike_exchange_collectives": exchangeStats.exchanges, "spike_exchange_bytes": exchangeStats.bytesExchanged,
                          "winner_agreements": comm.size > 1 ? winnerAgreements : 0],
             "spinnaker": record.spinnaker,
+            "scaling": scaling,
         ]
         try runDir.write(Data(epochsCSV(epochRecords).utf8), to: "epochs.csv")
         try runDir.write(Data(trainingSVG(epochRecords).utf8), to: "training.svg")
