@@ -131,8 +131,9 @@ extension Integration {
                     let forward = try #require(body.first { $0[0] == study && $0[1] == "\(n)" && $0[3] == "forward conv1" })
                     #expect(num(forward, "samples") == 400 && num(forward, "timesteps") == 3 * 32)
                     if n == 2 {
-                        // Per timestep of a batch, the spike count and the spikes (2 collectives), then the features.
-                        #expect(num(forward, "collectives") == 2 * 3 * 32 + 2, "forward collectives \(col(forward, "collectives"))")
+                        // Per timestep of a batch, the spike count and the spikes (2 collectives), then the
+                        // features of each split (train, test) gathered in two chunks.
+                        #expect(num(forward, "collectives") == 2 * 3 * 32 + 2 * 2, "forward collectives \(col(forward, "collectives"))")
                         #expect(num(forward, "bytes_received") > 0)
                         #expect(abs(num(forward, "bytes_per_timestep") - num(forward, "bytes_received") / 96) < 0.01)
                     }
