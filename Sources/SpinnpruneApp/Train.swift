@@ -273,7 +273,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                            "best_layer": best.layer, "best_test": best.test, "layers": layerAccuracy.map(\.json)]
         let overall = Double(totalPruned) / Double(max(totalWeights, 1))
         let metrics: [String: Any] = [
-            "name": config.name, "ranks": comm.size, "groups": groups.count, "timesteps": config.timesteps,
+            "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
+            "groups": groups.count,
             "peak_memory_mib_per_rank": peakMemory.map { Double($0) / 1024 },
             "train_images": trainImages.count, "test_images": testImages.count,
             "accuracy": record.accuracy,
