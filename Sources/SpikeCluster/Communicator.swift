@@ -39,6 +39,11 @@ public protocol Communicator: AnyObject {
 
     /// Stops every rank: the reason is printed by the caller's rank before the job dies.
     func abort(_ reason: String, code: Int32) -> Never
+
+    /// A communicator over the ranks that pass the same `color`, ranked by `key` (ties by rank
+    /// here), with the same collectives (`MPI_Comm_split`). Collective: every rank calls it, in the
+    /// same order. `abort` on it still stops the whole job.
+    func split(color: Int, key: Int) -> Communicator
 }
 
 public extension Communicator {
@@ -126,6 +131,9 @@ public final class LocalCommunicator: Communicator {
     public func abort(_ reason: String, code: Int32) -> Never {
         fatalError(reason)
     }
+
+    /// One rank: any split is this rank alone.
+    public func split(color: Int, key: Int) -> Communicator { self }
 
     private func copy<T>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>, at offset: Int, count: Int) {
         guard count > 0 else { return }

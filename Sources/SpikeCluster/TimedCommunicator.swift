@@ -22,9 +22,18 @@ public struct CollectiveTally: Sendable, Equatable {
 /// it at the end of each stage.
 public final class TimedCommunicator: Communicator {
     public let base: Communicator
-    public private(set) var tally = CollectiveTally()
+    /// The communicator this one was split from: a split's collectives add to its root's tally,
+    /// so a stage's figures cover every communicator the stage used.
+    private let parent: TimedCommunicator?
+    private var ownTally = CollectiveTally()
+    public private(set) var tally: CollectiveTally {
+        get { parent?.tally ?? ownTally }
+        set { if let parent { parent.tally = newValue } else { ownTally = newValue } }
+    }
 
-    public init(_ base: Communicator) { self.base = base }
+    public init(_ base: Communicator) { self.base = base; parent = nil }
+
+    private init(_ base: Communicator, parent: TimedCommunicator) { self.base = base; self.parent = parent }
 
     public var rank: Int { base.rank }
     public var size: Int { base.size }
@@ -112,5 +121,11 @@ public final class TimedCommunicator: Communicator {
 
     public func abort(_ reason: String, code: Int32) -> Never {
         base.abort(reason, code: code)
+    }
+
+    public func split(color: Int, key: Int) -> Communicator {
+        var sub: Communicator?
+        timed(sent: 0, received: 0) { sub = base.split(color: color, key: key) }
+        return TimedCommunicator(sub!, parent: self)
     }
 }

@@ -8,18 +8,51 @@ public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
     private let comm: MPI_Comm
+    /// A communicator made by `split`, freed with this object; the world communicator is not.
+    private let owned: Bool
 
     /// Initialises MPI once per process.
-    public init() {
+    public convenience init() {
         var flag: Int32 = 0
         MPI_Initialized(&flag)
         if flag == 0 { MPI_Init(nil, nil) }
-        comm = cmpi_comm_world()
+        self.init(comm: cmpi_comm_world(), owned: false)
+    }
+
+    private init(comm: MPI_Comm, owned: Bool) {
+        self.comm = comm
+        self.owned = owned
         var r: Int32 = 0, s: Int32 = 0
         MPI_Comm_rank(comm, &r)
         MPI_Comm_size(comm, &s)
         rank = Int(r)
         size = Int(s)
+    }
+
+    deinit {
+        var finalized: Int32 = 0
+        MPI_Finalized(&finalized)
+        if owned && finalized == 0 {
+            var c: MPI_Comm? = comm
+            MPI_Comm_free(&c)
+        }
+        for (_, t) in unitTypes where finalized == 0 {
+            var t: MPI_Datatype? = t
+            MPI_Type_free(&t)
+        }
+    }
+
+    /// `MPI_Comm_split`: the ranks passing the same `color`, ordered by `key` then rank.
+    public func split(color: Int, key: Int) -> Communicator {
+        guard color >= 0, color <= Int(Int32.max), key >= Int(Int32.min), key <= Int(Int32.max) else {
+            abort("split(color: \(color), key: \(key)): color must be a non-negative 32-bit integer, key a 32-bit integer", code: 3)
+        }
+        var sub: MPI_Comm? = cmpi_comm_null()
+        let status = MPI_Comm_split(comm, Int32(color), Int32(key), &sub)
+        guard status == 0, let sub, sub != cmpi_comm_null() else {
+            abort("MPI_Comm_split(color: \(color), key: \(key)) failed (\(status))", code: 3)
+        }
+        return MPICommunicator(comm: sub, owned: true)
     }
 
     public func finalize() {
@@ -115,8 +148,13 @@ public final class MPICommunicator: Communicator {
     }
 
     public func abort(_ reason: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("spinnprune: rank \(rank): \(reason)\n".utf8))
-        if size > 1 { MPI_Abort(comm, code) }
+        // The whole job stops, whichever communicator this is (a group's abort must not leave the
+        // other groups waiting in a collective); the message names the world rank.
+        var worldRank: Int32 = 0, worldSize: Int32 = 1
+        MPI_Comm_rank(cmpi_comm_world(), &worldRank)
+        MPI_Comm_size(cmpi_comm_world(), &worldSize)
+        FileHandle.standardError.write(Data("spinnprune: rank \(worldRank): \(reason)\n".utf8))
+        if worldSize > 1 { MPI_Abort(cmpi_comm_world(), code) }
         exit(code)
     }
 }

@@ -357,29 +357,35 @@ public struct ForwardStats: Sendable {
 /// the rank's slice, `[y][x][localMap]`. With `exchange == true`, every timestep's spikes of the
 /// whole batch are then allgathered in one collective per timestep and the full stage output of
 /// every image is returned on every rank; with `exchange == false` nothing is kept or exchanged.
+/// `images` runs only those images of `data` (every rank of `comm` passes the same range): the
+/// output then holds `images.count` images, and `inspectConv` and `progress` number them from 0 at
+/// `images.lowerBound`. Each image's output does not depend on which other images run with it.
 @discardableResult
-public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batchSize: Int,
+public func runStage(_ stage: Stage, on data: SpikeDataset, images: Range<Int>? = nil, timesteps: Int, batchSize: Int,
                      exchange: Bool, comm: Communicator, stats: inout ForwardStats,
                      inspectConv: ((Int, UnsafeBufferPointer<UInt8>) -> Void)? = nil,
                      progress: (Int) -> Void = { _ in },
                      weightBlockBytes: Int = StageKernel.weightBlockBytes) -> SpikeDataset? {
+    let range = images ?? 0..<data.count
+    precondition(range.lowerBound >= 0 && range.upperBound <= data.count, "runStage: images \(range) of \(data.count)")
+    let first = range.lowerBound, count = range.count
     let T = timesteps, inN = data.shape.count
     let outShape = stage.outputShape, per = outShape.count
     let m = stage.conv.localMaps, cout = outShape.channels, firstMap = stage.conv.maps.lowerBound
     let cells = outShape.height * outShape.width
     let convCells = stage.conv.output.height * stage.conv.output.width
     // Exchanged events are Int32 (image-in-batch, neuron) indices: keep a batch under 2^31 of them.
-    let batch = max(1, min(batchSize, data.count, Int(Int32.max) / max(per, 1)))
+    let batch = max(1, min(batchSize, count, Int(Int32.max) / max(per, 1)))
     // Images per kernel call: a group shares each block of weights read from memory (fc layers).
     let group = min(batch, 64)
     let kernel = StageKernel(stage: stage, timesteps: T, capacity: group, weightBlockBytes: weightBlockBytes)
-    var outTimes = [UInt8](repeating: noSpike, count: exchange ? data.count * per : 0)
+    var outTimes = [UInt8](repeating: noSpike, count: exchange ? count * per : 0)
     var stepEvents = [[Int32]](repeating: [], count: T)
     var batchKeys: [UInt64] = []
 
     var b0 = 0, batches = 0
-    while b0 < data.count {
-        let nb = min(batch, data.count - b0)
+    while b0 < count {
+        let nb = min(batch, count - b0)
         for s in 0..<T { stepEvents[s].removeAll(keepingCapacity: true) }
         // With inference-time inhibition, each cell's winner is agreed over the ranks for the whole
         // batch in one collective before any output exists.
@@ -387,7 +393,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
             if batchKeys.count < nb * convCells { batchKeys = [UInt64](repeating: .max, count: nb * convCells) }
             for g0 in stride(from: 0, to: nb, by: group) {
                 let ng = min(group, nb - g0)
-                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + g0) * inN, stride: inN, count: ng) }
+                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (first + b0 + g0) * inN, stride: inN, count: ng) }
                 batchKeys.withUnsafeMutableBufferPointer { (UnsafeMutableRawPointer($0.baseAddress!) + g0 * convCells * 8)
                     .copyMemory(from: kernel.cellKeys, byteCount: ng * convCells * 8) }
             }
@@ -404,7 +410,7 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
                     for i in 0..<ng { kernel.applyWinners(k.baseAddress! + (g0 + i) * convCells, slot: i) }
                 }
             } else {
-                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (b0 + g0) * inN, stride: inN, count: ng) }
+                data.times.withUnsafeBufferPointer { t in kernel.run(t.baseAddress! + (first + b0 + g0) * inN, stride: inN, count: ng) }
             }
             for slot in 0..<ng {
                 let i = g0 + slot
@@ -440,6 +446,6 @@ public func runStage(_ stage: Stage, on data: SpikeDataset, timesteps: Int, batc
         batches += 1
         progress(b0)
     }
-    WorkCounters.add(spikes: kernel.gathered, offered: kernel.gathered, events: kernel.gathered * m, samples: data.count, steps: batches * T)
-    return exchange ? SpikeDataset(shape: outShape, count: data.count, times: outTimes) : nil
+    WorkCounters.add(spikes: kernel.gathered, offered: kernel.gathered, events: kernel.gathered * m, samples: count, steps: batches * T)
+    return exchange ? SpikeDataset(shape: outShape, count: count, times: outTimes) : nil
 }

@@ -105,6 +105,21 @@ public final class ConvSlice {
         }
     }
 
+    /// A slice holding the given parameters: weights and mask `[k][localMap]`, thresholds `[localMap]`
+    /// (a trained layer re-sliced for another set of ranks, `resliced(to:slices:comm:)`).
+    public init(spec: ConvSpec, input: Shape, maps: Range<Int>, weights: [Float], mask: [UInt8], thresholds: [Float]) {
+        let k = spec.kernel * spec.kernel * input.channels
+        precondition(weights.count == k * maps.count && mask.count == weights.count && thresholds.count == maps.count,
+                     "ConvSlice: \(weights.count) weights, \(mask.count) mask entries and \(thresholds.count) thresholds for \(maps.count) maps of \(k) synapses")
+        self.spec = spec
+        self.input = input
+        self.output = spec.outputShape(input)
+        self.maps = maps
+        self.weights = weights
+        self.mask = mask
+        self.thresholds = thresholds
+    }
+
     /// Replaces the mask and zeroes the pruned weights.
     public func apply(mask newMask: [UInt8]) {
         mask = newMask

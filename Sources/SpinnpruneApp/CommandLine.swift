@@ -5,7 +5,7 @@ import SpikeMPI
 public let spinnpruneVersion = "0.1.0"
 
 let usage = """
-usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
+usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME] [--groups G]
        spinnprune check <config.json>
        spinnprune map <config.json> [--input WxHxC] [--machine FILE] [--run RUN_DIR [--traffic N]] [--out DIR]
        spinnprune export-pynn <run-dir> [--images N]
@@ -14,7 +14,9 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME]
   train   train the network of the config on its dataset (run under mpirun for several ranks),
           read it out with a linear SVM, map it onto the SpiNNaker machine of the config, and
           write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/ with the
-          PACMAN and rig files, mapping_report.md, traffic.json and the PyNN export)
+          PACMAN and rig files, mapping_report.md, traffic.json and the PyNN export).
+          --groups G (distribution.groups) splits the ranks into G groups that share out the
+          images when the data goes through each trained layer; G must divide the rank count
   check   validate a config, its dataset (the files are read) and the mapping of its network onto
           its SpiNNaker machine, and print the layer shapes
   map     map the config's network onto a SpiNNaker machine without training: partition, place,
@@ -93,11 +95,17 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
             case "-h", "--help":
                 print(usage)
                 return 0
-            case "--runs-dir", "--name":
+            case "--runs-dir", "--name", "--groups":
                 guard let v = rest.first else { return fail("\(a) needs a value\n\(usage)") }
                 rest.removeFirst()
                 if options == nil { return fail("give the config file before \(a)\n\(usage)") }
-                if a == "--runs-dir" { options!.runsDir = v } else { options!.name = v }
+                switch a {
+                case "--runs-dir": options!.runsDir = v
+                case "--name": options!.name = v
+                default:
+                    guard let g = Int(v), g >= 1 else { return fail("--groups needs a whole number of at least 1, got \"\(v)\"\n\(usage)") }
+                    options!.groups = g
+                }
             default:
                 if a.hasPrefix("-") || options != nil { return fail("unexpected argument \(a)\n\(usage)") }
                 options = TrainOptions(configPath: a)

@@ -62,6 +62,9 @@ public struct ExperimentConfig: Sendable {
     public var readout: Readout
     public var spinnaker: SpiNNaker
     public var batchSize: Int
+    /// `distribution.groups`: the ranks form this many groups that share out the images of the
+    /// feature extraction (docs/METHOD.md); it must divide the rank count, checked when a job starts.
+    public var groups: Int = 1
     /// The resolved config, every default filled in, as written to the run directory.
     public var resolved: [String: Any] { resolvedJSON.value }
     var resolvedJSON: JSONBox
@@ -200,12 +203,16 @@ public struct ExperimentConfig: Sendable {
         spinn.nerRadius = try sp?.int("ner_radius", default: 20, min: 0, max: 1000) ?? 20
         spinn.trafficImages = try sp?.int("traffic_images", default: 100, min: 0, max: 1_000_000) ?? 100
         try sp?.rejectUnknownKeys()
+        let dist = try r.object("distribution", required: false)
+        let groups = try dist?.int("groups", default: 1, min: 1, max: 1 << 20) ?? 1
+        try dist?.rejectUnknownKeys()
         try r.rejectUnknownKeys()
 
         var config = ExperimentConfig(name: name, seed: UInt64(seed), dataset: dataset, dog: dog, timesteps: timesteps,
                                       layers: layers, readout: readout, spinnaker: spinn, batchSize: batch,
                                       resolvedJSON: JSONBox([:]))
         config.whitening = whitening
+        config.groups = groups
         config.resolvedJSON = JSONBox(config.makeResolved())
         return config
     }
@@ -279,6 +286,7 @@ public struct ExperimentConfig: Sendable {
                             "layers": readout.everyLayer ? "all" : "last",
                             "save_features": readout.saveFeatures,
                             "multiclass": readout.multiclass.rawValue],
+                "distribution": ["groups": groups],
                 "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore,
                               "placer": spinnaker.placer, "ner_radius": spinnaker.nerRadius, "traffic_images": spinnaker.trafficImages]]
     }

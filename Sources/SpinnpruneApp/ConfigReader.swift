@@ -66,7 +66,8 @@ struct ConfigReader {
                             "init_mean", "init_std", "weights", "init", "mean", "std", "a_minus", "low", "high", "anneal", "pruning", "final_sparsity",
                             "start_epoch", "end_epoch", "ramp", "mode", "final_threshold", "unit", "reinforcement", "window", "wta_infer", "readout", "grid", "C", "epsilon", "solver",
                             "spinnaker", "enabled", "machine", "neurons_per_core", "placer", "ner_radius", "traffic_images", "categories", "split", "train_per_category",
-                            "grey", "width", "height", "whitening", "patch_size", "keep", "max_patches"]
+                            "grey", "width", "height", "whitening", "patch_size", "keep", "max_patches",
+                            "distribution", "groups"]
 
     private func raw(_ key: String) -> Any? {
         seen.keys.insert(key)

@@ -10,6 +10,8 @@ public struct TrainOptions: Sendable {
     public var configPath: String
     public var runsDir: String = "runs"
     public var name: String?
+    /// `--groups`: replaces the config's `distribution.groups`.
+    public var groups: Int?
     public init(configPath: String) { self.configPath = configPath }
 }
 
@@ -64,6 +66,8 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
     // preparing, so a network that cannot fit fails before hours of training, not after.
     let (config, trainImages, testImages, shapes, machine, plannedMapping) = try loaded.get().parts
     progress.say("spinnprune train \(config.name): \(comm.size) rank(s), \(trainImages.count) train / \(testImages.count) test images from \(config.dataset.path), T = \(config.timesteps)")
+    let groups = try RankGroups(options, config: config, world: comm)
+    if groups.count > 1 { progress.say(groups.summary) }
     lap("load")
 
     // The coordinator prepares the run directory early so a bad runs path fails before training.
@@ -144,24 +148,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         // every timestep) when a later layer needs it, and this layer's readout features.
         let more = j < config.layers.count
         let readHere = config.readout.everyLayer || spec.name == lastConv
-        let features = LayerFeatures(slice: slice, slices: slices, grid: config.readout.grid, timesteps: config.timesteps)
-        for split in [0, 1] {
-            let data = split == 0 ? trainData : testData
-            var local = readHere ? features.buffer(images: data.count) : []
-            let out = runStage(more ? stage : Stage(conv: slice, pools: []), on: data, timesteps: config.timesteps,
-                               batchSize: config.batchSize, exchange: more, comm: comm, stats: &exchangeStats,
-                               inspectConv: readHere ? { image, times in features.add(image: image, times: times, into: &local) } : nil,
-                               progress: { done in
-                if done == data.count || done % (config.batchSize * 40) < config.batchSize {
-                    progress.say("\(spec.name): \(split == 0 ? "train" : "test") images through the layer: \(done)/\(data.count)")
-                }
-            })
-            if let out { if split == 0 { trainData = out } else { testData = out } }
-            if readHere {
-                let all = features.gather(local, images: data.count, comm: comm)
-                if split == 0 { features.train = all } else { features.test = all }
-            }
-        }
+        // With groups, each group takes a share of the images (Hybrid.swift).
+        let features = groups.forward(stage, slices: slices, more: more, readHere: readHere, config: config,
+                                      train: &trainData, test: &testData, stats: &exchangeStats, progress: progress)
         lap("forward \(spec.name)")
         // The last layer's input spikes are not needed any more: free them before its SVM.
         if !more {
@@ -303,6 +292,7 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
         let overall = Double(totalPruned) / Double(max(totalWeights, 1))
         let metrics: [String: Any] = [
             "name": config.name, "ranks": comm.size, "timesteps": config.timesteps,
+            "groups": groups.count,
             "peak_memory_mib_per_rank": peakMemory.map { Double($0) / 1024 },
             "peak_memory_mib_after_stage": Dictionary(record.peakAfterStage, uniquingKeysWith: max),
             "train_images": trainImages.count, "test_images": testImages.count,
@@ -363,6 +353,7 @@ struct PreparedRun {
             }
             config.name = n
         }
+        if let g = options.groups { config.groups = g; config.resolvedJSON = JSONBox(config.makeResolved()) }
         func context<T>(_ field: String, _ body: () throws -> T) throws -> T {
             do { return try body() } catch let e as ConfigError { throw e } catch {
                 throw ConfigError(file: url.path, field: field, message: "\(error)")

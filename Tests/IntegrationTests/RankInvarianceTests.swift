@@ -83,22 +83,44 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
                                 layers: [(name: String, total: Int)],
                                 expectedRate rateFor: (String, Int) -> Double? = { expectedRate(sparsity: 0.5, total: $1) })
     async throws -> (files: [String: Data], metrics: Any) {
-    var reference: (ranks: Int, files: [String: Data], metrics: Any)?
-    for n in ranks {
-        let runs = box.path("np\(n)")
-        let result = try await box.mpirun(n, ["train", config, "--runs-dir", runs.path])
-        try #require(result.succeeded, "training with \(n) rank(s) failed:\n\(result)")
+    try await compareAcrossLayouts(box, config: config, name: name, runs: ranks.map { RankLayout(ranks: $0) },
+                                   layers: layers, expectedRate: rateFor)
+}
+
+/// `mpirun -np ranks`, with `--groups groups` when `groups` is set (hybrid distribution).
+struct RankLayout: CustomStringConvertible {
+    var ranks: Int
+    var groups: Int? = nil
+    var description: String { "\(ranks) rank(s)" + (groups.map { " in \($0) group(s)" } ?? "") }
+    /// The runs directory of this layout under a sandbox: np<N>, or np<N>g<G> with groups.
+    var directory: String { "np\(ranks)" + (groups.map { "g\($0)" } ?? "") }
+}
+
+/// As `compareAcrossRanks`, for any rank counts and groups. `extraFiles` (paths in the run
+/// directory, e.g. the saved readout features) are expected in every run and compared too.
+@discardableResult
+func compareAcrossLayouts(_ box: Sandbox, config: String, name: String, runs layouts: [RankLayout],
+                          layers: [(name: String, total: Int)], extraFiles: [String] = [],
+                          expectedRate rateFor: (String, Int) -> Double? = { expectedRate(sparsity: 0.5, total: $1) })
+    async throws -> (files: [String: Data], metrics: Any) {
+    var reference: (ranks: String, files: [String: Data], metrics: Any)?
+    for layout in layouts {
+        let n = layout.ranks
+        let runs = box.path(layout.directory)
+        let result = try await box.mpirun(n, ["train", config, "--runs-dir", runs.path] + (layout.groups.map { ["--groups", "\($0)"] } ?? []))
+        try #require(result.succeeded, "training with \(layout) failed:\n\(result)")
         #expect(result.stdout.contains("\(n) rank(s)"), "\(result)")
         let dir = runs.appendingPathComponent(name)
         let configLayers = lookup(try readJSON(dir.appendingPathComponent("config.json")), "layers") as? [[String: Any]] ?? []
         let pools = configLayers.filter { $0["type"] as? String == "pool" }.compactMap { $0["name"] as? String }
-        #expect(filesUnder(dir) == expectedRunFiles(layers: layers.map(\.name), pools: pools), "\(result)")
+        #expect(filesUnder(dir) == (expectedRunFiles(layers: layers.map(\.name), pools: pools) + extraFiles).sorted(), "\(result)")
         #expect(box.entries(of: runs) == [name], "only the run directory is left under \(runs.path)")
 
         var files: [String: Data] = [:]
         for layer in layers {
             for f in weightFiles(layer.name) { files[f] = try Data(contentsOf: dir.appendingPathComponent(f)) }
         }
+        for f in extraFiles { files[f] = try Data(contentsOf: dir.appendingPathComponent(f)) }
         // The mapping of the trained network and the traffic of its test spikes: the same too.
         for f in ["spinnaker/placements.json", "spinnaker/routing_tables.json", "spinnaker/graph.json", "spinnaker/traffic.json"] {
             files[f] = try Data(contentsOf: dir.appendingPathComponent(f))
@@ -107,29 +129,34 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
         for f in pynnFiles(layers: layers.map(\.name), pools: pools) { files[f] = try Data(contentsOf: dir.appendingPathComponent(f)) }
         let metrics = try readJSON(dir.appendingPathComponent("metrics.json"))
         #expect(number(lookup(metrics, "ranks")) == Double(n))
+        #expect(number(lookup(metrics, "groups")) == Double(layout.groups ?? 1))
         for (i, layer) in layers.enumerated() {
             let rate = number(lookup(metrics, "compression", "layers", i, "compression_rate"))
             #expect(lookup(metrics, "compression", "layers", i, "name") as? String == layer.name)
             if let want = rateFor(layer.name, layer.total) {
-                #expect(rate == want, "\(layer.name) with \(n) rank(s): compression rate \(String(describing: rate)), expected \(want)")
+                #expect(rate == want, "\(layer.name) with \(layout): compression rate \(String(describing: rate)), expected \(want)")
             }
         }
 
         guard let ref = reference else {
-            reference = (n, files, metrics)
+            reference = ("\(layout)", files, metrics)
             continue
         }
         for (f, data) in files.sorted(by: { $0.key < $1.key }) {
-            #expect(data == ref.files[f], "\(f): \(n) ranks wrote \(data.count) bytes that differ from the \(ref.ranks)-rank run")
+            #expect(data == ref.files[f], "\(f): \(layout) wrote \(data.count) bytes that differ from the run with \(ref.ranks)")
         }
+        // Every layer's accuracy (the SVM reads each layer's features), the last layer's train and test.
+        let accuracies = { (m: Any) in (lookup(m, "accuracy", "layers") as? [[String: Any]] ?? []).map { [number($0["train"]), number($0["test"])] } }
+        #expect(accuracies(metrics).count == accuracies(ref.metrics).count && accuracies(metrics) == accuracies(ref.metrics),
+                "per-layer accuracy with \(layout): \(accuracies(metrics)), with \(ref.ranks): \(accuracies(ref.metrics))")
         for key in ["test", "train"] {
             let a = number(lookup(metrics, "accuracy", key)), b = number(lookup(ref.metrics, "accuracy", key))
-            #expect(a != nil && a == b, "\(key) accuracy: \(String(describing: a)) with \(n) ranks, \(String(describing: b)) with \(ref.ranks)")
+            #expect(a != nil && a == b, "\(key) accuracy: \(String(describing: a)) with \(layout), \(String(describing: b)) with \(ref.ranks)")
         }
         for path in [["compression", "overall_rate"], ["compression", "pruned"], ["compression", "weights"],
                      ["compression", "dense_bytes"], ["compression", "sparse_bytes"]] {
             let a = number(lookup(metrics, path[0], path[1])), b = number(lookup(ref.metrics, path[0], path[1]))
-            #expect(a != nil && a == b, "\(path): \(String(describing: a)) with \(n) ranks, \(String(describing: b)) with \(ref.ranks)")
+            #expect(a != nil && a == b, "\(path): \(String(describing: a)) with \(layout), \(String(describing: b)) with \(ref.ranks)")
         }
         for (i, layer) in layers.enumerated() {
             let a = number(lookup(metrics, "compression", "layers", i, "pruned"))
