@@ -144,7 +144,9 @@ def run(o):
         for rep in range(o.repeats):
             name = cfg["name"] if o.repeats == 1 else f"{cfg['name']}-r{rep + 1}"
             extra = ["--oversubscribe"] if over and prefix[0] == "mpirun" else []
-            cmd = prefix + extra + ["-np", str(p), binary, "train", cfg_path, "--runs-dir", o.runs_dir, "--name", name]
+            # Map slicing for every stage (--groups 1): the partitioning the cost model describes.
+            cmd = prefix + extra + ["-np", str(p), binary, "train", cfg_path, "--runs-dir", o.runs_dir, "--name", name,
+                                    "--groups", "1"]
             print(f"scaling-study: [{k + 1}/{len(todo)}] {study}, {p} rank(s){' (oversubscribed)' if over else ''}"
                   f"{f', run {rep + 1}/{o.repeats}' if o.repeats > 1 else ''} ...", flush=True)
             before = loadavg()
@@ -661,7 +663,10 @@ def markdown(records, stages, model, held_model, stats, proj_here, proj_ib, two,
              "- **weak**: the maps per rank held constant: "
              + ", ".join(f"{r['config']['layers'][0]['maps']}/{r['config']['layers'][2]['maps']} maps at {r['ranks']}" for r in weak)
              + " rank(s). conv2's fan-in grows with conv1's maps, so its work per rank grows too: the model counts "
-             "synaptic events, not maps.", "",
+             "synaptic events, not maps.",
+             "- Every run slices every layer's maps over all its ranks, feature extraction included "
+             "(`--groups 1`): the partitioning the cost model describes. A plain `train` shares out the images of "
+             "feature extraction instead (`distribution.groups`, default one group per rank; docs/METHOD.md).", "",
              "Per stage, from each run's `metrics.json` (`scaling`): wall seconds (the slowest rank), compute (wall minus "
              "time inside collectives), time in collectives, collectives and bytes per rank, load imbalance, bytes per "
              "simulated timestep. "

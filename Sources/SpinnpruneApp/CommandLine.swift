@@ -16,7 +16,8 @@ usage: spinnprune train <config.json> [--runs-dir DIR] [--name NAME] [--groups G
           write runs/<name>/ (config.json, metrics.json, model.json, weights/, spinnaker/ with the
           PACMAN and rig files, mapping_report.md, traffic.json and the PyNN export).
           --groups G (distribution.groups) splits the ranks into G groups that share out the
-          images when the data goes through each trained layer; G must divide the rank count
+          images when the data goes through each trained layer; G must divide the rank count;
+          "ranks" (the default) makes every rank a group
   check   validate a config, its dataset (the files are read) and the mapping of its network onto
           its SpiNNaker machine, and print the layer shapes
   map     map the config's network onto a SpiNNaker machine without training: partition, place,
@@ -103,7 +104,7 @@ public func spinnpruneMain(_ args: [String]) -> Int32 {
                 case "--runs-dir": options!.runsDir = v
                 case "--name": options!.name = v
                 default:
-                    guard let g = Int(v), g >= 1 else { return fail("--groups needs a whole number of at least 1, got \"\(v)\"\n\(usage)") }
+                    guard let g = RankGrouping(v) else { return fail("--groups needs \"ranks\" or a whole number of at least 1, got \"\(v)\"\n\(usage)") }
                     options!.groups = g
                 }
             default:

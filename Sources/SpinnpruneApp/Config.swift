@@ -62,9 +62,10 @@ public struct ExperimentConfig: Sendable {
     public var readout: Readout
     public var spinnaker: SpiNNaker
     public var batchSize: Int
-    /// `distribution.groups`: the ranks form this many groups that share out the images of the
-    /// feature extraction (docs/METHOD.md); it must divide the rank count, checked when a job starts.
-    public var groups: Int = 1
+    /// `distribution.groups`: the ranks form groups that share out the images of the feature
+    /// extraction (docs/METHOD.md): one group per rank by default, or a count that must divide the
+    /// rank count (checked when a job starts).
+    public var groups: RankGrouping = .perRank
     /// The resolved config, every default filled in, as written to the run directory.
     public var resolved: [String: Any] { resolvedJSON.value }
     var resolvedJSON: JSONBox
@@ -204,7 +205,7 @@ public struct ExperimentConfig: Sendable {
         spinn.trafficImages = try sp?.int("traffic_images", default: 100, min: 0, max: 1_000_000) ?? 100
         try sp?.rejectUnknownKeys()
         let dist = try r.object("distribution", required: false)
-        let groups = try dist?.int("groups", default: 1, min: 1, max: 1 << 20) ?? 1
+        let groups = try dist.map { try RankGrouping(reading: $0, key: "groups") } ?? .perRank
         try dist?.rejectUnknownKeys()
         try r.rejectUnknownKeys()
 
@@ -286,7 +287,7 @@ public struct ExperimentConfig: Sendable {
                             "layers": readout.everyLayer ? "all" : "last",
                             "save_features": readout.saveFeatures,
                             "multiclass": readout.multiclass.rawValue],
-                "distribution": ["groups": groups],
+                "distribution": ["groups": groups.json],
                 "spinnaker": ["enabled": spinnaker.enabled, "machine": spinnaker.machine, "neurons_per_core": spinnaker.neuronsPerCore,
                               "placer": spinnaker.placer, "ner_radius": spinnaker.nerRadius, "traffic_images": spinnaker.trafficImages]]
     }
@@ -323,4 +324,47 @@ private func readPruning(_ pr: ConfigReader, epochs: Int) throws -> PruningSched
 struct JSONBox: @unchecked Sendable {
     let value: [String: Any]
     init(_ v: [String: Any]) { value = v }
+}
+
+/// How the ranks are grouped for feature extraction (`distribution.groups`).
+public enum RankGrouping: Equatable, Sendable {
+    /// `"ranks"`, the default: every rank a group of its own, so each rank takes a share of the
+    /// images with every map of the layer and no spike crosses ranks while they go through it.
+    case perRank
+    /// G groups of N / G ranks, the maps sliced over each group's ranks (G = 1: map slicing alone).
+    case count(Int)
+
+    /// The number of groups in a job of `ranks` ranks.
+    public func groups(ranks: Int) -> Int {
+        switch self {
+        case .perRank: ranks
+        case .count(let g): g
+        }
+    }
+
+    /// As written in the resolved config.
+    var json: Any {
+        switch self {
+        case .perRank: "ranks"
+        case .count(let g): g
+        }
+    }
+
+    /// `"ranks"` or a whole number of at least 1 (from the config or `--groups`).
+    public init?(_ text: String) {
+        if text == "ranks" { self = .perRank; return }
+        guard let g = Int(text), g >= 1 else { return nil }
+        self = .count(g)
+    }
+
+    init(reading r: ConfigReader, key: String) throws {
+        guard r.has(key) else { _ = try? r.string(key, default: "ranks"); self = .perRank; return }
+        if r.object[key] is String {
+            let s = try r.string(key)
+            guard s == "ranks" else { throw r.fail(key, "expected \"ranks\" or a whole number of groups, got \"\(s)\"") }
+            self = .perRank
+        } else {
+            self = .count(try r.int(key, min: 1, max: 1 << 20))
+        }
+    }
 }

@@ -47,7 +47,7 @@ final class RankGroups {
 
     /// The groups of a run: `--groups` when given, else the config's `distribution.groups`.
     convenience init(_ options: TrainOptions, config: ExperimentConfig, world: Communicator) throws {
-        try self.init(groups: config.groups, world: world, field: options.groups == nil ? "distribution.groups" : "--groups",
+        try self.init(groups: config.groups.groups(ranks: world.size), world: world, field: options.groups == nil ? "distribution.groups" : "--groups",
                       file: options.groups == nil ? options.configPath : "command line")
     }
 

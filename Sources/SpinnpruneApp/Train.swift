@@ -11,7 +11,7 @@ public struct TrainOptions: Sendable {
     public var runsDir: String = "runs"
     public var name: String?
     /// `--groups`: replaces the config's `distribution.groups`.
-    public var groups: Int?
+    public var groups: RankGrouping?
     public init(configPath: String) { self.configPath = configPath }
 }
 

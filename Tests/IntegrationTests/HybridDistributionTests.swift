@@ -55,7 +55,7 @@ extension Integration {
             c["distribution"] = ["groups": 2]
             c["spinnaker"] = ["enabled": false]
             let config = try box.writeConfig(c, as: "barsg.json")
-            for (args, groups) in [([String](), 2), (["--groups", "1"], 1)] {
+            for (args, groups) in [([String](), 2), (["--groups", "1"], 1)] as [([String], Int)] {
                 let runs = box.path("g\(groups)")
                 let result = try await box.mpirun(2, ["train", config, "--runs-dir", runs.path] + args)
                 try #require(result.succeeded, "\(result)")
@@ -66,6 +66,19 @@ extension Integration {
             }
             let a = try readBytes(box.path("g1/barsg/weights/conv1.weights.f32"))
             #expect(a == (try readBytes(box.path("g2/barsg/weights/conv1.weights.f32"))))
+
+            // No distribution key: one group per rank, written as "ranks" in config.json (the
+            // resolved config does not depend on the rank count) and as the count in metrics.json.
+            c.removeValue(forKey: "distribution")
+            let plain = try box.writeConfig(c, as: "barsp.json")
+            let runs = box.path("default")
+            let result = try await box.mpirun(2, ["train", plain, "--runs-dir", runs.path])
+            try #require(result.succeeded, "\(result)")
+            #expect(result.stdout.contains("2 groups of 1 rank(s)"), "\(result)")
+            let dir = runs.appendingPathComponent("barsg")
+            #expect(number(lookup(try readJSON(dir.appendingPathComponent("metrics.json")), "groups")) == 2)
+            #expect(lookup(try readJSON(dir.appendingPathComponent("config.json")), "distribution", "groups") as? String == "ranks")
+            #expect(a == (try readBytes(dir.appendingPathComponent("weights/conv1.weights.f32"))))
         }
 
         @Test("groups that do not divide the ranks: one clear error naming the field, nothing written")
@@ -101,7 +114,11 @@ extension Integration {
             let r4 = try await box.spinnprune(["check", typo])
             #expect(r4.status == 1 && r4.stderr.contains("\(typo): distribution.grups: unknown key"), "\(r4)")
             let r5 = try await box.spinnprune(["train", plain, "--groups", "two"])
-            #expect(r5.status == 2 && r5.stderr.contains("--groups needs a whole number of at least 1, got \"two\""), "\(r5)")
+            #expect(r5.status == 2 && r5.stderr.contains("--groups needs \"ranks\" or a whole number of at least 1, got \"two\""), "\(r5)")
+            c["distribution"] = ["groups": "all"]
+            let word = try box.writeConfig(c, as: "word.json")
+            let r6 = try await box.spinnprune(["check", word])
+            #expect(r6.status == 1 && r6.stderr.contains("\(word): distribution.groups: expected \"ranks\" or a whole number of groups, got \"all\""), "\(r6)")
         }
     }
 }
