@@ -51,9 +51,8 @@ public final class StageKernel {
     let jobStart: UnsafeMutablePointer<Int>
     let jobLength: UnsafeMutablePointer<Int>
     let jobCapacity: Int
-    // Per-job scratch for the counting sort.
-    let order: UnsafeMutablePointer<Int32>
-    let steps: UnsafeMutablePointer<UInt8>
+    // Per-job scratch for sorting a receptive field: `step << 24 | synapse` keys, step counters.
+    let keys: UnsafeMutablePointer<UInt32>
     let counts: UnsafeMutablePointer<Int32>
     let timesteps: Int
     let inhibit: Bool
@@ -101,8 +100,8 @@ public final class StageKernel {
         entrySteps = .allocate(capacity: entryCapacity)
         jobStart = .allocate(capacity: jobCapacity)
         jobLength = .allocate(capacity: jobCapacity)
-        order = .allocate(capacity: max(k, 1))
-        steps = .allocate(capacity: max(k, 1))
+        precondition(k < 1 << 24, "a receptive field of \(k) synapses (at most 2^24 - 1)")
+        keys = .allocate(capacity: max(k, 1))
         counts = .allocate(capacity: timesteps + 1)
         cellKeys = .allocate(capacity: self.capacity * cells)
     }
@@ -111,7 +110,7 @@ public final class StageKernel {
         convTimes.deallocate()
         for p in poolTimes { p.deallocate() }
         entryOffsets.deallocate(); entrySteps.deallocate(); jobStart.deallocate(); jobLength.deallocate()
-        order.deallocate(); steps.deallocate(); counts.deallocate(); cellKeys.deallocate()
+        keys.deallocate(); counts.deallocate(); cellKeys.deallocate()
     }
 
     /// The stage output of the image last pooled (`[y][x][localMap]` steps or `noSpike`), or the conv
@@ -169,15 +168,16 @@ public final class StageKernel {
         }}
     }
 
-    /// The spiking inputs of one cell's receptive field, counting-sorted by step (synapse order kept
-    /// within a step), into the entry buffer at `at`. Returns how many.
+    /// The spiking inputs of one cell's receptive field, sorted by step (synapse order kept within a
+    /// step), into the entry buffer at `at`. Returns how many. Each input becomes a key
+    /// `step << 24 | synapse`, collected in synapse order; a few keys (a conv1 field of 50 synapses
+    /// holds about a dozen spikes) are insertion-sorted, which costs less than clearing and scanning
+    /// T + 1 counters; many keys are counting-sorted by step.
     private func gather(_ input: UnsafePointer<UInt8>, cell: Int, at: Int) -> Int {
         let c = stage.conv, spec = c.spec
         let inShape = c.input, k = spec.kernel, cin = inShape.channels, ow = c.output.width
-        let T = timesteps, rowBytes = mapBlock * 4
         let y0 = (cell / ow) * spec.stride - spec.pad, x0 = (cell % ow) * spec.stride - spec.pad
         var n = 0
-        for s in 0...T { counts[s] = 0 }
         for ky in 0..<k {
             let y = y0 + ky
             if y < 0 || y >= inShape.height { continue }
@@ -185,22 +185,43 @@ public final class StageKernel {
                 let x = x0 + kx
                 if x < 0 || x >= inShape.width { continue }
                 let src = input + (y * inShape.width + x) * cin
-                let syn = (ky * k + kx) * cin
+                let syn = UInt32(truncatingIfNeeded: (ky * k + kx) * cin)
                 for ch in 0..<cin where src[ch] != noSpike {
-                    steps[n] = src[ch]; order[n] = Int32(truncatingIfNeeded: (syn + ch) * rowBytes); n += 1
-                    counts[Int(src[ch]) + 1] += 1
+                    keys[n] = UInt32(src[ch]) << 24 | (syn + UInt32(truncatingIfNeeded: ch)); n += 1
                 }
             }
         }
+        let rowBytes = Int32(truncatingIfNeeded: mapBlock * 4)
+        if n <= Self.insertionSortLimit {
+            // Keys arrive in synapse order, so sorting whole keys keeps that order within a step.
+            for i in 1..<max(n, 1) {
+                let key = keys[i]
+                var j = i
+                while j > 0 && keys[j - 1] > key { keys[j] = keys[j - 1]; j -= 1 }
+                keys[j] = key
+            }
+            for i in 0..<n {
+                entryOffsets[at + i] = Int32(truncatingIfNeeded: keys[i] & 0xFF_FFFF) &* rowBytes
+                entrySteps[at + i] = UInt8(truncatingIfNeeded: keys[i] >> 24)
+            }
+            return n
+        }
+        let T = timesteps
+        for s in 0...T { counts[s] = 0 }
+        for i in 0..<n { counts[Int(keys[i] >> 24) + 1] += 1 }
         for s in 0..<T { counts[s + 1] += counts[s] }   // counts[s] = start of step s
         for i in 0..<n {
-            let s = Int(steps[i])
+            let s = Int(keys[i] >> 24)
             let to = at + Int(counts[s])
-            entryOffsets[to] = order[i]; entrySteps[to] = steps[i]
+            entryOffsets[to] = Int32(truncatingIfNeeded: keys[i] & 0xFF_FFFF) &* rowBytes
+            entrySteps[to] = UInt8(truncatingIfNeeded: s)
             counts[s] += 1
         }
         return n
     }
+
+    /// Up to this many spikes in a receptive field are insertion-sorted (see `gather`).
+    static let insertionSortLimit = 24
 
     /// Fire steps of maps `map ..< map + 32` for job `j` (`w`: their weights in the first row of
     /// their block; rows `mapBlock` floats apart): four 8-lane accumulators over the job's
@@ -233,11 +254,11 @@ public final class StageKernel {
             } while i < end && entrySteps[i] == s
             let h0 = (p0 .>= t0) .& (o0 .== unfired), h1 = (p1 .>= t1) .& (o1 .== unfired)
             let h2 = (p2 .>= t2) .& (o2 .== unfired), h3 = (p3 .>= t3) .& (o3 .== unfired)
-            if any(h0 .| h1 .| h2 .| h3) {
+            if anyLane(h0 .| h1 .| h2 .| h3) {
                 let step = Int32(s)
                 o0.replace(with: step, where: h0); o1.replace(with: step, where: h1)
                 o2.replace(with: step, where: h2); o3.replace(with: step, where: h3)
-                if !any((o0 .== unfired) .| (o1 .== unfired) .| (o2 .== unfired) .| (o3 .== unfired)) { break }
+                if !anyLane((o0 .== unfired) .| (o1 .== unfired) .| (o2 .== unfired) .| (o3 .== unfired)) { break }
             }
         }
         let lanes = m - map
@@ -265,9 +286,9 @@ public final class StageKernel {
                 i += 1
             } while i < end && entrySteps[i] == s
             let h = (p .>= t) .& (o .== unfired)
-            if any(h) {
+            if anyLane(h) {
                 o.replace(with: Int32(s), where: h)
-                if !any(o .== unfired) { break }
+                if !anyLane(o .== unfired) { break }
             }
         }
         for l in 0..<min(8, m - map) { out[map + l] = UInt8(truncatingIfNeeded: o[l]) }
@@ -293,7 +314,7 @@ public final class StageKernel {
                     i += 1
                 } while i < end && entrySteps[i] == s
                 let hit = p .>= thv
-                if any(hit) {
+                if anyLane(hit) {
                     for l in 0..<8 where hit[l] {
                         let c = WinnerCandidate(step: Int32(s), potential: p[l], map: firstMap + Int32(block + l))
                         if c.beats(best) { best = c }

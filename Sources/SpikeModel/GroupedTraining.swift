@@ -108,14 +108,14 @@ extension LayerTrainer {
                             out.storeBytes(of: p1, toByteOffset: 32, as: SIMD8<Float>.self)
                             out.storeBytes(of: p2, toByteOffset: 64, as: SIMD8<Float>.self)
                             out.storeBytes(of: p3, toByteOffset: 96, as: SIMD8<Float>.self)
-                            if bounded && any((p0 .>= b0) .| (p1 .>= b1) .| (p2 .>= b2) .| (p3 .>= b3)) { valid[g] = q + 1; break }
+                            if bounded && anyLane((p0 .>= b0) .| (p1 .>= b1) .| (p2 .>= b2) .| (p3 .>= b3)) { valid[g] = q + 1; break }
                         } else {
                             while i < end {
                                 p0 += UnsafeRawPointer(wb + Int(e[i]) * blockWidth + lane).loadUnaligned(as: SIMD8<Float>.self)
                                 i += 1
                             }
                             out.storeBytes(of: p0, as: SIMD8<Float>.self)
-                            if bounded && any(p0 .>= b0) { valid[g] = q + 1; break }
+                            if bounded && anyLane(p0 .>= b0) { valid[g] = q + 1; break }
                         }
                     }
                     lane += wide ? 32 : 8

@@ -208,7 +208,7 @@ func bestReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n:
     let pr = UnsafeRawPointer(p), tr = UnsafeRawPointer(th)
     while j + 8 <= n {
         let hit = pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .>= tr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-        if any(hit) {
+        if anyLane(hit) {
             for l in 0..<8 where hit[l] && (best < 0 || p[j + l] > p[best]) { best = j + l }
         }
         j += 8
