@@ -58,13 +58,27 @@ public final class StageKernel {
     let inhibit: Bool
     /// With inhibition: this slice's candidate key per cell of each image slot.
     let cellKeys: UnsafeMutablePointer<UInt64>
+    /// Conv layers without inference-time inhibition build every cell's sorted receptive field
+    /// from one sort of the image (`runScattered`); `scatterRows` output rows at a time.
+    let scatter: Bool
+    let scatterRows: Int
+    /// The image's inputs by step (then input order): step, row, column and channel.
+    let spikeSteps: UnsafeMutablePointer<UInt8>
+    let spikeY: UnsafeMutablePointer<UInt16>
+    let spikeX: UnsafeMutablePointer<UInt16>
+    let spikeC: UnsafeMutablePointer<UInt16>
+    let stepStarts: UnsafeMutablePointer<Int32>
     /// Receptive-field spikes gathered so far, over every `run` (WorkCounters).
     var gathered = 0
 
     /// L2 budget for one block of weights.
     public static let weightBlockBytes = 256 << 10
 
-    init(stage: Stage, timesteps: Int, capacity: Int, weightBlockBytes: Int = StageKernel.weightBlockBytes) {
+    /// Budget for the receptive-field entries of one band of output rows (`runScattered`).
+    public static let scatterBandBytes = 512 << 10
+
+    init(stage: Stage, timesteps: Int, capacity: Int, weightBlockBytes: Int = StageKernel.weightBlockBytes,
+         scatterBandBytes: Int = StageKernel.scatterBandBytes) {
         self.stage = stage
         self.timesteps = timesteps
         let c = stage.conv
@@ -85,9 +99,17 @@ public final class StageKernel {
         var w = [Float](repeating: 0, count: blocks * k * block)
         for i in 0..<k { for j in 0..<m { w[(j / block) * k * block + i * block + j % block] = c.weights[i * m + j] } }
         weights = w
+        let inShape = c.input, ow = c.output.width
+        scatter = fits && !inhibit && k > 0 && inShape.height < 1 << 16 && inShape.width < 1 << 16 && inShape.channels < 1 << 16
+        // Scattered: the receptive fields of whole output rows, `scatterBandBytes` of entries (5 bytes each).
+        scatterRows = scatter ? max(1, min(c.output.height, scatterBandBytes / max(5 * k * ow, 1))) : 0
         // Blocked: keep many jobs' sorted inputs (about 320 KB); otherwise one job at a time.
-        entryCapacity = fits || inhibit ? max(k, 1) : max(k, 1 << 16)
-        jobCapacity = fits || inhibit ? 1 : max(1, entryCapacity / max(k, 1))
+        entryCapacity = scatter ? scatterRows * ow * k : fits || inhibit ? max(k, 1) : max(k, 1 << 16)
+        jobCapacity = scatter ? scatterRows * ow : fits || inhibit ? 1 : max(1, entryCapacity / max(k, 1))
+        let inputs = scatter ? inShape.count : 0
+        spikeSteps = .allocate(capacity: inputs); spikeY = .allocate(capacity: inputs)
+        spikeX = .allocate(capacity: inputs); spikeC = .allocate(capacity: inputs)
+        stepStarts = .allocate(capacity: 257)
         self.capacity = max(1, capacity)
         convTimes = .allocate(capacity: self.capacity * cells * max(m, 1))
         var shape = c.output
@@ -111,6 +133,7 @@ public final class StageKernel {
         for p in poolTimes { p.deallocate() }
         entryOffsets.deallocate(); entrySteps.deallocate(); jobStart.deallocate(); jobLength.deallocate()
         keys.deallocate(); counts.deallocate(); cellKeys.deallocate()
+        spikeSteps.deallocate(); spikeY.deallocate(); spikeX.deallocate(); spikeC.deallocate(); stepStarts.deallocate()
     }
 
     /// The stage output of the image last pooled (`[y][x][localMap]` steps or `noSpike`), or the conv
@@ -133,6 +156,10 @@ public final class StageKernel {
         weights.withUnsafeBufferPointer { wb in
         thresholds.withUnsafeBufferPointer { thb in
             let w = UnsafeRawPointer(wb.baseAddress!), th = UnsafeRawPointer(thb.baseAddress!)
+            if scatter {
+                for image in 0..<count { runScattered(input + image * inStride, slot: image, w: w, th: th) }
+                return
+            }
             while next < total {
                 // A group of jobs whose sorted inputs fit the entry buffer.
                 var jobs = 0, used = 0
@@ -218,6 +245,85 @@ public final class StageKernel {
             counts[s] += 1
         }
         return n
+    }
+
+    /// One image's convolution into `slot`, for conv layers whose weights fit in L2, without
+    /// inhibition. Sorting each receptive field on its own (`gather`) re-examines every input
+    /// about k x k times and sorts each field again; here the image's spiking inputs are
+    /// counting-sorted by step once, in input order (row, column, channel) within a step, and each
+    /// is appended to the entry list of every output cell whose field holds it. Within a cell's
+    /// field the synapse index `(ky * k + kx) * cin + ch` grows with (row, column, channel), so each
+    /// list comes out in (step, synapse) order: the order `gather` produces, and the same sums.
+    private func runScattered(_ input: UnsafePointer<UInt8>, slot: Int, w: UnsafeRawPointer, th: UnsafeRawPointer) {
+        let c = stage.conv, spec = c.spec
+        let inShape = c.input, h = inShape.height, wd = inShape.width, cin = inShape.channels
+        let k = spec.kernel, stride = spec.stride, pad = spec.pad
+        let oh = c.output.height, ow = c.output.width
+        let syn = c.synapsesPerMap, rowBytes = Int32(truncatingIfNeeded: mapBlock * 4)
+        // Counting sort by step; the no-spike bucket (255) comes last and is never read.
+        for s in 0..<257 { stepStarts[s] = 0 }
+        let n = inShape.count
+        for i in 0..<n { stepStarts[Int(input[i]) + 1] += 1 }
+        for s in 0..<256 { stepStarts[s + 1] += stepStarts[s] }
+        let spikes = Int(stepStarts[Int(noSpike)])
+        var i = 0
+        for y in 0..<h {
+            for x in 0..<wd {
+                for ch in 0..<cin {
+                    let s = Int(input[i])
+                    let to = Int(stepStarts[s])
+                    spikeSteps[to] = UInt8(truncatingIfNeeded: s)
+                    spikeY[to] = UInt16(truncatingIfNeeded: y); spikeX[to] = UInt16(truncatingIfNeeded: x)
+                    spikeC[to] = UInt16(truncatingIfNeeded: ch)
+                    stepStarts[s] += 1
+                    i += 1
+                }
+            }
+        }
+        // Output rows in bands of `scatterRows`, each band's fields in the entry buffer.
+        var oy0 = 0
+        while oy0 < oh {
+            let oy1 = min(oh, oy0 + scatterRows)
+            let jobs = (oy1 - oy0) * ow
+            for j in 0..<jobs { jobStart[j] = j * syn; jobLength[j] = 0 }
+            var used = 0
+            for e in 0..<spikes {
+                let yy = Int(spikeY[e]) + pad, xx = Int(spikeX[e]) + pad
+                // Output rows and columns whose field holds the input: o * stride <= yy < o * stride + k.
+                let oyLo = max(oy0, yy - k + 1 <= 0 ? 0 : (yy - k + stride) / stride), oyHi = min(oy1 - 1, yy / stride)
+                if oyLo > oyHi { continue }
+                let oxLo = max(0, xx - k + 1 <= 0 ? 0 : (xx - k + stride) / stride), oxHi = min(ow - 1, xx / stride)
+                if oxLo > oxHi { continue }
+                let step = spikeSteps[e], ch = Int(spikeC[e])
+                for oy in oyLo...oyHi {
+                    let ky = yy - oy * stride
+                    let rowJob = (oy - oy0) * ow
+                    for ox in oxLo...oxHi {
+                        let kx = xx - ox * stride
+                        let job = rowJob + ox
+                        let at = jobStart[job] + jobLength[job]
+                        entryOffsets[at] = Int32(truncatingIfNeeded: (ky * k + kx) * cin + ch) &* rowBytes
+                        entrySteps[at] = step
+                        jobLength[job] += 1
+                    }
+                    used += oxHi - oxLo + 1
+                }
+            }
+            gathered += used
+            for j in 0..<jobs {
+                let out = convTimes.baseAddress! + (slot * cells + oy0 * ow + j) * m
+                var map = 0
+                while map + 32 <= mPadded {
+                    integrate32(job: j, map: map, w: w + map * 4, th: th, out: out)
+                    map += 32
+                }
+                while map < mPadded {
+                    integrate8(job: j, map: map, w: w + map * 4, th: th, out: out)
+                    map += 8
+                }
+            }
+            oy0 = oy1
+        }
     }
 
     /// Up to this many spikes in a receptive field are insertion-sorted (see `gather`).

@@ -108,6 +108,51 @@ import SpikeCompression
         }
     }
 
+    /// Receptive fields built from one sort of the image (`runScattered`, conv layers) against the
+    /// plain simulation, with strides, paddings and a non-square input; the output rows in one band,
+    /// and in bands of one and of two rows.
+    @Test(arguments: [(1, 0), (2, 1), (2, 2), (3, 1)])
+    func scatteredFieldsMatchPlainSimulation(stride: Int, pad: Int) {
+        let T = 12, shape = Shape(height: 7, width: 5, channels: 3), images = 9, maps = 19, k = 3
+        var rng = RandomStream(seed: UInt64(11 + stride * 10 + pad), 1)
+        let times = (0..<(images * shape.count)).map { _ in rng.int(below: 2) == 0 ? noSpike : UInt8(rng.int(below: T)) }
+        let data = SpikeDataset(shape: shape, count: images, times: times)
+        let spec = ConvSpec(name: "c", kernel: k, stride: stride, pad: pad, maps: maps, epochs: 0,
+                            stdp: STDP(rule: .biological, a: 0.1),
+                            thresholds: ThresholdAdaptation(eta: 0, targetTime: 0.5, minThreshold: 0),
+                            initialThresholdMean: 3, initialThresholdStd: 0)
+        let c = ConvSlice(spec: spec, input: shape, maps: 0..<maps, seed: 1, layerIndex: 0)
+        c.weights = (0..<c.weights.count).map { _ in Float(rng.int(below: 1000)) / 1000 }
+        c.thresholds = (0..<maps).map { _ in 1 + Float(rng.int(below: 3000)) / 1000 }
+        let out = spec.outputShape(shape), cells = out.height * out.width
+        var expected = [UInt8](repeating: noSpike, count: images * cells * maps)
+        for img in 0..<images {
+            for oy in 0..<out.height { for ox in 0..<out.width { for map in 0..<maps {
+                var p: Float = 0
+                steps: for s in 0..<T {
+                    for ky in 0..<k { for kx in 0..<k {
+                        let y = oy * stride - pad + ky, x = ox * stride - pad + kx
+                        guard y >= 0, y < shape.height, x >= 0, x < shape.width else { continue }
+                        for ch in 0..<3 where times[img * shape.count + (y * shape.width + x) * 3 + ch] == UInt8(s) {
+                            p += c.weights[((ky * k + kx) * 3 + ch) * maps + map]
+                        }
+                    }}
+                    if p >= c.thresholds[map] { expected[(img * cells + oy * out.width + ox) * maps + map] = UInt8(s); break steps }
+                }
+            }}}
+        }
+        #expect(expected.contains { $0 != noSpike } && expected.contains(noSpike))
+        let rowBytes = 5 * k * k * 3 * out.width
+        for band in [StageKernel.scatterBandBytes, rowBytes, 2 * rowBytes] {
+            let kernel = StageKernel(stage: Stage(conv: c, pools: []), timesteps: T, capacity: images, scatterBandBytes: band)
+            #expect(kernel.scatter)
+            #expect(kernel.scatterRows == (band == rowBytes ? 1 : band == 2 * rowBytes ? 2 : out.height))
+            data.times.withUnsafeBufferPointer { kernel.run($0.baseAddress!, stride: shape.count, count: images) }
+            let got = (0..<images).flatMap { Array(kernel.conv(slot: $0)) }
+            #expect(got == expected, "stride \(stride), pad \(pad), band \(band) bytes")
+        }
+    }
+
     @Test func poolingTakesTheFirstSpikeOfEachWindow() {
         #expect(run([PoolSpec(name: "p", window: 2, stride: 2)], exchange: true) == [1])
         // Window 2, stride 1, pad 1 over the 2x2 map [1 1; 3 1] gives 3x3 windows; the corner
