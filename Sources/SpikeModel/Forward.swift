@@ -339,10 +339,14 @@ public final class StageKernel {
         typealias F = SIMD8<Float>
         typealias I = SIMD8<Int32>
         var p0 = F(), p1 = F(), p2 = F(), p3 = F()
-        let t0 = th.loadUnaligned(fromByteOffset: map * 4, as: F.self)
-        let t1 = th.loadUnaligned(fromByteOffset: map * 4 + 32, as: F.self)
-        let t2 = th.loadUnaligned(fromByteOffset: map * 4 + 64, as: F.self)
-        let t3 = th.loadUnaligned(fromByteOffset: map * 4 + 96, as: F.self)
+        // A lane that fired gets an infinite threshold, so the check at each step boundary is
+        // one compare per register (a step mostly holds one or two inputs: the check costs more
+        // than the additions).
+        var t0 = th.loadUnaligned(fromByteOffset: map * 4, as: F.self)
+        var t1 = th.loadUnaligned(fromByteOffset: map * 4 + 32, as: F.self)
+        var t2 = th.loadUnaligned(fromByteOffset: map * 4 + 64, as: F.self)
+        var t3 = th.loadUnaligned(fromByteOffset: map * 4 + 96, as: F.self)
+        let never = F(repeating: .infinity)
         let unfired = I(repeating: Int32(noSpike))
         var o0 = unfired, o1 = unfired, o2 = unfired, o3 = unfired
         let wb = w
@@ -358,12 +362,13 @@ public final class StageKernel {
                 p3 += row.loadUnaligned(fromByteOffset: 96, as: F.self)
                 i += 1
             } while i < end && entrySteps[i] == s
-            let h0 = (p0 .>= t0) .& (o0 .== unfired), h1 = (p1 .>= t1) .& (o1 .== unfired)
-            let h2 = (p2 .>= t2) .& (o2 .== unfired), h3 = (p3 .>= t3) .& (o3 .== unfired)
+            let h0 = p0 .>= t0, h1 = p1 .>= t1, h2 = p2 .>= t2, h3 = p3 .>= t3
             if anyLane(h0 .| h1 .| h2 .| h3) {
                 let step = Int32(s)
                 o0.replace(with: step, where: h0); o1.replace(with: step, where: h1)
                 o2.replace(with: step, where: h2); o3.replace(with: step, where: h3)
+                t0.replace(with: never, where: h0); t1.replace(with: never, where: h1)
+                t2.replace(with: never, where: h2); t3.replace(with: never, where: h3)
                 if !anyLane((o0 .== unfired) .| (o1 .== unfired) .| (o2 .== unfired) .| (o3 .== unfired)) { break }
             }
         }
@@ -379,7 +384,7 @@ public final class StageKernel {
     private func integrate8(job j: Int, map: Int, w: UnsafeRawPointer, th: UnsafeRawPointer,
                             out: UnsafeMutablePointer<UInt8>) {
         var p = SIMD8<Float>()
-        let t = th.loadUnaligned(fromByteOffset: map * 4, as: SIMD8<Float>.self)
+        var t = th.loadUnaligned(fromByteOffset: map * 4, as: SIMD8<Float>.self)
         let unfired = SIMD8<Int32>(repeating: Int32(noSpike))
         var o = unfired
         let wb = w
@@ -391,9 +396,10 @@ public final class StageKernel {
                 p += (wb + Int(entryOffsets[i])).loadUnaligned(as: SIMD8<Float>.self)
                 i += 1
             } while i < end && entrySteps[i] == s
-            let h = (p .>= t) .& (o .== unfired)
+            let h = p .>= t   // fired lanes have an infinite threshold (see integrate32)
             if anyLane(h) {
                 o.replace(with: Int32(s), where: h)
+                t.replace(with: .infinity, where: h)
                 if !anyLane(o .== unfired) { break }
             }
         }
