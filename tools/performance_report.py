@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark results of launch/bench: keep one run's figures, render docs/PERFORMANCE.md.
 
-  performance_report.py keep <suite> <config> <ranks> <run-dir> <out.json>
+  performance_report.py keep <suite> <config> <ranks> <out.json> <run-dir> [<run-dir> ...]
   performance_report.py render <bench-dir> <PERFORMANCE.md>
+
+With several run directories (repeats of the same run), the record keeps every run's stage times and
+the median of each stage; per-epoch times are pooled over the runs; peak memory is the largest.
 """
 import csv, datetime, glob, json, os, statistics, subprocess, sys
 
@@ -16,15 +19,31 @@ REF_MNIST = {  # its MNIST app on MNIST; fc1 per epoch measured on the Fashion-M
 }
 
 
-def keep(suite, config, ranks, run_dir, out):
-    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+def keep(suite, config, ranks, out, *run_dirs):
+    runs = [json.load(open(os.path.join(d, "metrics.json"))) for d in run_dirs]
+    metrics = dict(runs[0])
+    stages = metrics["stage_order"]
+    metrics["timings_seconds"] = {s: statistics.median(r["timings_seconds"].get(s, 0) for r in runs) for s in stages}
+    metrics["peak_memory_mib_per_rank"] = [max(vals) for vals in zip(*(r["peak_memory_mib_per_rank"] for r in runs))]
+    accuracies = {json.dumps(r["accuracy"], sort_keys=True) for r in runs}
+    if len(accuracies) != 1:
+        sys.exit(f"performance_report: the repeats of {suite} at {ranks} rank(s) disagree on accuracy")
     epochs = {}
-    with open(os.path.join(run_dir, "epochs.csv")) as f:
-        for row in csv.DictReader(f):
-            epochs.setdefault(row["layer"], []).append(float(row["seconds"]))
+    for d in run_dirs:
+        with open(os.path.join(d, "epochs.csv")) as f:
+            for row in csv.DictReader(f):
+                epochs.setdefault(row["layer"], []).append(float(row["seconds"]))
+    # Synaptic events per second of each train / forward stage (all ranks' events over the median wall).
+    rates = {}
+    for stage in stages:
+        sc = runs[0].get("scaling", {}).get("stages", {}).get(stage)
+        if sc and sum(sc.get("synaptic_events", [])) > 0 and metrics["timings_seconds"][stage] > 0:
+            rates[stage] = sum(sc["synaptic_events"]) / metrics["timings_seconds"][stage]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     record = {"suite": suite, "config": config, "ranks": int(ranks), "date": str(datetime.date.today()),
-              "cpu": cpu, "cores": int(subprocess.getoutput("nproc")),
+              "cpu": cpu, "cores": int(subprocess.getoutput("nproc")), "repeats": len(runs),
+              "timings_per_run": [r["timings_seconds"] for r in runs], "events_per_second": rates,
+              "epochs": {l["name"]: l["epochs"] for l in json.load(open(config))["layers"] if l.get("type") == "conv"},
               "metrics": metrics, "epoch_seconds": epochs}
     tmp = out + ".tmp"
     json.dump(record, open(tmp, "w"), indent=1)
@@ -55,23 +74,88 @@ def stage_table(runs):
         lines.append(f"| test accuracy, {layer} | " + " | ".join(accs) + " |")
     lines.append("| compression rate | " + " | ".join(
         f"{runs[n]['metrics']['compression']['overall_rate'] * 100:.1f} %" for n in ranks) + " |")
-    return lines
+    return lines + events_rows(runs)
 
 
 def header(runs, what):
     ranks = sorted(runs)
     r = runs[ranks[0]]
     m = r["metrics"]
+    reps = r.get("repeats", 1)
+    how = f"the median of {reps} runs per rank count" if reps > 1 else "one run per rank count"
     return (f"Measured by `launch/bench` on {r['date']}, {r['cpu']}, {r['cores']} cores; {what} "
             f"(`{r['config']}`, {m['train_images']} train / {m['test_images']} test images, T = {m['timesteps']}). "
-            "Wall seconds per stage, from each run's `metrics.json`; one run per rank count (the machine is "
-            "shared: expect a few percent of noise). `forward` is the feature extraction: the whole train "
-            "and test sets through the frozen layer, the readout features summed on the way.")
+            f"Wall seconds per stage, from each run's `metrics.json`, {how}. `forward` is the feature "
+            "extraction: the whole train and test sets through the frozen layer, the readout features summed "
+            "on the way.")
+
+
+def events_rows(runs):
+    """Synaptic events per second of the train and forward stages, when the records have them."""
+    ranks = sorted(runs)
+    stages = [s for s in runs[ranks[0]]["metrics"]["stage_order"]
+              if any(s in runs[n].get("events_per_second", {}) for n in ranks)]
+    return [f"| {s}, synaptic events per second | " + " | ".join(
+        f"{runs[n]['events_per_second'][s] / 1e9:.2f} G" if s in runs[n].get("events_per_second", {}) else ""
+        for n in ranks) + " |" for s in stages]
 
 
 def median_epoch(run, layer):
     e = run["epoch_seconds"].get(layer, [])
     return statistics.median(e) if e else 0.0
+
+
+def targets_table(by_suite):
+    """Issue 6's table: each target against the reference and what the kept runs measured."""
+    rows = []
+    ref = by_suite.get("reference", {}).get(1)
+    st = by_suite.get("mnist-3layer-stages", {})
+
+    def row(stage, reference, target, ours, ratio_text, met):
+        rows.append(f"| {stage} | {reference} | {target} | {ours} | {ratio_text} | {'yes' if met else '**no**'} |")
+
+    if ref:
+        t = ref["metrics"]["timings_seconds"]
+        m = ref["metrics"]
+        per = t["forward conv1"] / (m["train_images"] + m["test_images"]) * 1000
+        row("conv1 5x5x32 training, 100 epochs, 1 rank", "47 s", "15 s", f"{t['train conv1']:.1f} s",
+            ratio(47, t["train conv1"]), t["train conv1"] <= 15)
+        row("conv1 over full images, 1 rank", "about 1 ms per image", "0.2 ms", f"{per:.3f} ms", ratio(1, per), per <= 0.2)
+        row("linear SVM, 60k x 128 features (conv1, 32 maps)", "396 s", "20 s", f"{t['svm conv1']:.1f} s",
+            ratio(396, t["svm conv1"]), t["svm conv1"] <= 20)
+    if 1 in st:
+        e = median_epoch(st[1], "conv2")
+        row("conv2 5x5x32 to 128 training, per epoch, 1 rank", "3.8 s", "1.2 s", f"{e:.2f} s", ratio(3.8, e), e <= 1.2)
+        svm = st[1]["metrics"]["timings_seconds"].get("svm conv2", 0)
+        row("linear SVM, 60k x 512 features (conv2), 1 rank", "18.5 min", "60 s", f"{svm:.1f} s", ratio(1110, svm), svm <= 60)
+    if 2 in st:
+        e = median_epoch(st[2], "fc1")
+        row("fc1 4x4x128 to 4096 training, per epoch, 2 ranks", "about 35 s (1 core)", "8 s", f"{e:.2f} s", ratio(35, e), e <= 8)
+    if st:
+        peaks = {n: max(st[n]["metrics"]["peak_memory_mib_per_rank"]) for n in sorted(st)}
+        worst = max(peaks.values()) * 1024 * 1024 / 1e9
+        row("peak memory per rank, MNIST 3-layer run", "7.2 GB", "1.8 GB",
+            ", ".join(f"{p * 1024 * 1024 / 1e9:.2f} GB at N = {n}" for n, p in peaks.items()), f"{7.2 / worst:.1f}x less",
+            worst <= 1.8)
+    if 1 in st and 2 in st:
+        t1, t2 = st[1]["metrics"]["timings_seconds"], st[2]["metrics"]["timings_seconds"]
+        fw = [k for k in t1 if k.startswith("forward")]
+        eff = sum(t1[k] for k in fw) / (2 * sum(t2[k] for k in fw)) * 100
+        row("parallel efficiency at 2 ranks, feature extraction (all layers)", "none (single-threaded)", "85 %",
+            f"{eff:.0f} %", "", eff >= 85)
+        for layer in ["conv2", "fc1"]:
+            k = f"train {layer}"
+            if k in t1 and t2.get(k, 0) > 0:
+                eff = t1[k] / (2 * t2[k]) * 100
+                row(f"parallel efficiency at 2 ranks, {layer} training", "none (single-threaded)", "70 %",
+                    f"{eff:.0f} %", "", eff >= 70)
+    if not rows:
+        return []
+    return ["### Issue 6's targets", "",
+            "Ours from the runs above (the reference workload for conv1 and the 60k x 128 SVM; the stage runs "
+            "for the rest); the reference's figures from `csnn-reference.md` section 7.", "",
+            "| stage | reference | target | ours | ratio to the reference | target met |",
+            "|---|---|---|---|---|---|"] + rows
 
 
 def render(bench_dir, out):
@@ -81,7 +165,8 @@ def render(bench_dir, out):
         by_suite.setdefault(r["suite"], {})[r["ranks"]] = r
     lines = ["# Performance", "",
              "Written by `launch/bench` (`tools/performance_report.py` renders it from the results kept in "
-             "`docs/bench/`; `launch/bench default` or `launch/bench mnist-3layer` reruns one suite).", ""]
+             "`docs/bench/`; `launch/bench default`, `launch/bench stages` or `launch/bench mnist-3layer` "
+             "reruns one suite).", ""]
 
     if "default" in by_suite:
         lines += ["## The default run", "", header(by_suite["default"], "the default config"), ""]
@@ -151,6 +236,31 @@ def render(bench_dir, out):
                     lines.append(f"| {s} | {t1[s] / (2 * t2[s]) * 100:.0f} % |")
         lines.append("")
 
+    if "mnist-3layer-stages" in by_suite:
+        runs = by_suite["mnist-3layer-stages"]
+        r0 = runs[min(runs)]
+        ep = r0.get("epochs", {})
+        lines += ["## MNIST three-layer network: the stage targets", "",
+                  header(runs, "the reference's MNIST network with fewer epochs ("
+                         + ", ".join(f"{k} {v}" for k, v in ep.items())
+                         + "): every stage of issue 6's table but conv1's, which the reference workload above times"), ""]
+        lines += stage_table(runs) + [""]
+        ranks = sorted(runs)
+        lines += ["Training time per epoch (median over the layer's epochs of every run), seconds:", "",
+                  "| layer | " + " | ".join(f"N = {n}" for n in ranks) + " |", "|---|" + "---|" * len(ranks)]
+        for layer in runs[ranks[0]]["epoch_seconds"]:
+            lines.append(f"| {layer} | " + " | ".join(f"{median_epoch(runs[n], layer):.2f}" for n in ranks) + " |")
+        lines.append("")
+        if 1 in runs and 2 in runs:
+            t1, t2 = runs[1]["metrics"]["timings_seconds"], runs[2]["metrics"]["timings_seconds"]
+            lines += ["Parallel efficiency at 2 ranks (time at N = 1 / (2 x time at N = 2)):", "",
+                      "| stage | efficiency |", "|---|---|"]
+            for st in runs[1]["metrics"]["stage_order"]:
+                if st.startswith(("train", "forward", "svm")) and t2.get(st, 0) > 0:
+                    lines.append(f"| {st} | {t1[st] / (2 * t2[st]) * 100:.0f} % |")
+            lines.append("")
+        lines += targets_table(by_suite) + [""]
+
     lines += ["## Reading the numbers", "",
               "- Forward and SVM scale with ranks (maps and one-vs-one pairs are shared out). Training a small "
               "layer does not: every sample's winner is agreed in one 8-byte allreduce, which costs about as much "
@@ -168,7 +278,7 @@ def render(bench_dir, out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 7 and sys.argv[1] == "keep":
+    if len(sys.argv) >= 7 and sys.argv[1] == "keep":
         keep(*sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "render":
         render(sys.argv[2], sys.argv[3])
