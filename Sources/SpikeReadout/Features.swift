@@ -32,4 +32,26 @@ public struct TimeFeatures: Sendable {
             }
         }
     }
+
+    /// Whether every cell of a `height x width` map is a single neuron (`grid` equal to both, as an
+    /// fc layer's 1x1 maps read out as one cell): each feature is then `table[step]` of one neuron,
+    /// and the step byte can stand for it (`codes`, `cellValues`).
+    public func singleNeuronCells(height: Int, width: Int) -> Bool { grid == height && grid == width }
+
+    /// The feature of each step as `accumulate` leaves it in a zeroed single-neuron cell:
+    /// `0 + table[step]`, the same float as `table[step]` (but for a -0, which the sum makes +0).
+    public var cellValues: [Float] { table.map { Float(0) + $0 } }
+
+    /// One image of single-neuron cells (`singleNeuronCells`): writes its step bytes to `ob` in
+    /// `accumulate`'s `maps x grid x grid` order; `cellValues[ob[k]]` is what `accumulate` would
+    /// have put at `k`.
+    public func codes(times t: UnsafeBufferPointer<UInt8>, height: Int, width: Int, maps: Int,
+                      into ob: UnsafeMutablePointer<UInt8>) {
+        precondition(singleNeuronCells(height: height, width: width), "TimeFeatures.codes: cells of several neurons")
+        let cells = grid * grid
+        for cell in 0..<cells {
+            let row = cell * maps
+            for j in 0..<maps { ob[j * cells + cell] = t[row + j] }
+        }
+    }
 }

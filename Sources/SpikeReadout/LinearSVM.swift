@@ -96,46 +96,79 @@ public struct LinearSVM: Sendable, Equatable {
 
     public static func train(features: [Float], count: Int, dim: Int, labels: [Int32],
                              C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
-        try trainWithLiblinear(features: features, count: count, dim: dim, labels: labels, C: C,
-                               epsilon: epsilon, solver: solver, queries: nil, queryCount: 0).model
+        try train(features: matrix(features, count: count, dim: dim), labels: labels, C: C, epsilon: epsilon, solver: solver)
+    }
+
+    /// Trains on every row of `features`, `labels[i]` for row `i`.
+    public static func train(features: FeatureMatrix, labels: [Int32],
+                             C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
+        try trainWithLiblinear(features: features, labels: labels, C: C, epsilon: epsilon, solver: solver,
+                               queries: nil).model
     }
 
     /// Trains on rows `rows` of `features` (a larger row-major matrix, `dim` wide), `labels[i]` for
     /// row `rows[i]`: the same model as copying those rows out first, without the copy.
     public static func train(features: [Float], rows: [Int], dim: Int, labels: [Int32],
                              C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
-        guard dim > 0, features.count % dim == 0, rows.allSatisfy({ $0 >= 0 && ($0 + 1) * dim <= features.count }) else {
-            throw LinearSVMError.invalidInput("rows outside the \(features.count / max(dim, 1)) x \(dim) features")
+        guard dim > 0, features.count % dim == 0 else {
+            throw LinearSVMError.invalidInput("\(features.count) feature values are no rows of \(dim)")
         }
-        return try trainWithLiblinear(features: features, count: rows.count, dim: dim, labels: labels, C: C,
-                                      epsilon: epsilon, solver: solver, queries: nil, queryCount: 0, selected: rows).model
+        return try train(features: FeatureMatrix(values: features, count: features.count / dim, dim: dim), rows: rows,
+                         labels: labels, C: C, epsilon: epsilon, solver: solver)
+    }
+
+    /// Trains on rows `rows` of `features`, `labels[i]` for row `rows[i]`: the same model as copying
+    /// those rows out first, without the copy.
+    public static func train(features: FeatureMatrix, rows: [Int], labels: [Int32],
+                             C: Double = 1, epsilon: Double = 0.1, solver: Solver = .dual) throws -> LinearSVM {
+        guard rows.allSatisfy({ $0 >= 0 && $0 < features.count }) else {
+            throw LinearSVMError.invalidInput("rows outside the \(features.count) x \(features.dim) features")
+        }
+        return try trainWithLiblinear(features: features, labels: labels, C: C, epsilon: epsilon, solver: solver,
+                                      queries: nil, selected: rows).model
+    }
+
+    /// `features` as a `count x dim` matrix, or `invalidInput` when the sizes disagree.
+    static func matrix(_ features: [Float], count: Int, dim: Int) throws -> FeatureMatrix {
+        guard count >= 0, dim >= 0, features.count == count * dim else {
+            throw LinearSVMError.invalidInput("\(features.count) feature values for \(count) x \(dim)")
+        }
+        return FeatureMatrix(values: features, count: count, dim: dim)
     }
 
     /// Trains and, before freeing the C model, runs liblinear's own `predict` on `queries`
     /// (`queryCount` rows of `dim` features). For tests comparing against Swift prediction.
     static func trainWithLiblinear(features: [Float], count: Int, dim: Int, labels: [Int32],
                                    C: Double, epsilon: Double, solver: Solver = .dual, queries: [Float]?,
-                                   queryCount: Int, selected: [Int]? = nil) throws -> (model: LinearSVM, liblinearPredictions: [Int32]) {
+                                   queryCount: Int) throws -> (model: LinearSVM, liblinearPredictions: [Int32]) {
+        var q: FeatureMatrix?
+        if let queries { q = try matrix(queries, count: queryCount, dim: dim) }
+        return try trainWithLiblinear(features: matrix(features, count: count, dim: dim), labels: labels, C: C,
+                                      epsilon: epsilon, solver: solver, queries: q)
+    }
+
+    /// Trains on rows `selected` of `features` (all rows when nil) and runs liblinear's own `predict`
+    /// on `queries` when given.
+    static func trainWithLiblinear(features: FeatureMatrix, labels: [Int32], C: Double, epsilon: Double,
+                                   solver: Solver, queries: FeatureMatrix?,
+                                   selected: [Int]? = nil) throws -> (model: LinearSVM, liblinearPredictions: [Int32]) {
+        let count = selected?.count ?? features.count
+        let dim = features.dim
         guard count > 0 else { throw LinearSVMError.invalidInput("no training samples") }
         guard dim > 0 else { throw LinearSVMError.invalidInput("dim must be positive, got \(dim)") }
         guard dim < Int(Int32.max) - 1 else { throw LinearSVMError.invalidInput("dim \(dim) too large for liblinear") }
         guard count <= Int(Int32.max) else { throw LinearSVMError.invalidInput("too many samples for liblinear") }
-        guard selected != nil || features.count == count * dim else {
-            throw LinearSVMError.invalidInput("\(features.count) feature values for \(count) x \(dim)")
-        }
         guard labels.count == count else {
             throw LinearSVMError.invalidInput("\(labels.count) labels for \(count) samples")
         }
         guard C > 0, C.isFinite, epsilon > 0, epsilon.isFinite else {
             throw LinearSVMError.invalidInput("C and epsilon must be positive and finite (C=\(C), epsilon=\(epsilon))")
         }
-        if let queries {
-            guard queries.count == queryCount * dim else {
-                throw LinearSVMError.invalidInput("\(queries.count) query values for \(queryCount) x \(dim)")
-            }
+        if let queries, queries.dim != dim {
+            throw LinearSVMError.invalidInput("\(queries.dim) query features for \(dim)")
         }
 
-        let rows = SparseRows(features: features, count: count, dim: dim, bias: 1, selected: selected)
+        let rows = SparseRows(features: features, bias: 1, selected: selected)
         var y = labels.map { Double($0) }
 
         liblinearLock.lock()
@@ -187,10 +220,10 @@ public struct LinearSVM: Sendable, Equatable {
             let svm = LinearSVM(dim: dim, labels: modelLabels, weights: weights, bias: 1)
 
             var predictions = [Int32]()
-            if let queries, queryCount > 0 {
-                let queryRows = SparseRows(features: queries, count: queryCount, dim: dim, bias: 1)
-                predictions.reserveCapacity(queryCount)
-                for i in 0..<queryCount {
+            if let queries, queries.count > 0 {
+                let queryRows = SparseRows(features: queries, bias: 1)
+                predictions.reserveCapacity(queries.count)
+                for i in 0..<queries.count {
                     predictions.append(Int32(CLinear.predict(modelPointer, queryRows.rowPointers[i])))
                 }
             }
@@ -203,13 +236,20 @@ public struct LinearSVM: Sendable, Equatable {
     public func decisionValues(features: [Float], count: Int) -> [Double] {
         precondition(count >= 0 && features.count == count * dim,
                      "LinearSVM: \(features.count) feature values for \(count) x \(dim)")
+        return decisionValues(FeatureMatrix(values: features, count: count, dim: dim))
+    }
+
+    /// The decision values of every row of `features`, as `decisionValues(features:count:)`.
+    public func decisionValues(_ features: FeatureMatrix) -> [Double] {
+        precondition(features.dim == dim, "LinearSVM: \(features.dim) features for \(dim)")
+        let count = features.count
         let columns = weightColumns
         guard count > 0 else { return [] }
         return [Double](unsafeUninitializedCapacity: count * columns) { buffer, initialized in
             let out = SendablePointer(buffer.baseAddress!)
             forEachChunk(count: count) { range in
-                features.withUnsafeBufferPointer { xs in
-                    decisions(xs.baseAddress!, range, out.pointer + range.lowerBound * columns)
+                features.forEachBlock(range) { block, xs in
+                    decisions(xs, 0..<block.count, out.pointer + block.lowerBound * columns)
                 }
             }
             initialized = count * columns
@@ -222,27 +262,31 @@ public struct LinearSVM: Sendable, Equatable {
     public func predict(features: [Float], count: Int) -> [Int32] {
         precondition(count >= 0 && features.count == count * dim,
                      "LinearSVM: \(features.count) feature values for \(count) x \(dim)")
+        return predict(FeatureMatrix(values: features, count: count, dim: dim))
+    }
+
+    /// Predicted labels of every row of `features`, as `predict(features:count:)`.
+    public func predict(_ features: FeatureMatrix) -> [Int32] {
+        precondition(features.dim == dim, "LinearSVM: \(features.dim) features for \(dim)")
+        let count = features.count
         let columns = weightColumns
         guard count > 0 else { return [] }
-        let tile = 256
+        let tile = min(256, features.blockRows)
         return [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
             let out = SendablePointer(buffer.baseAddress!)
             forEachChunk(count: count) { range in
-                features.withUnsafeBufferPointer { xs in
-                    labels.withUnsafeBufferPointer { labels in
-                        withUnsafeTemporaryAllocation(of: Double.self, capacity: tile * columns) { dec in
-                            for start in stride(from: range.lowerBound, to: range.upperBound, by: tile) {
-                                let end = min(start + tile, range.upperBound)
-                                decisions(xs.baseAddress!, start..<end, dec.baseAddress!)
-                                for s in start..<end {
-                                    let d = dec.baseAddress! + (s - start) * columns
-                                    if labels.count == 2 {
-                                        out.pointer[s] = d[0] > 0 ? labels[0] : labels[1]
-                                    } else {
-                                        var best = 0
-                                        for i in 1..<columns where d[i] > d[best] { best = i }
-                                        out.pointer[s] = labels[best]
-                                    }
+                labels.withUnsafeBufferPointer { labels in
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: tile * columns) { dec in
+                        features.forEachBlock(range, rowsPerBlock: tile) { block, xs in
+                            decisions(xs, 0..<block.count, dec.baseAddress!)
+                            for s in block {
+                                let d = dec.baseAddress! + (s - block.lowerBound) * columns
+                                if labels.count == 2 {
+                                    out.pointer[s] = d[0] > 0 ? labels[0] : labels[1]
+                                } else {
+                                    var best = 0
+                                    for i in 1..<columns where d[i] > d[best] { best = i }
+                                    out.pointer[s] = labels[best]
                                 }
                             }
                         }
@@ -255,9 +299,17 @@ public struct LinearSVM: Sendable, Equatable {
 
     /// Fraction (0...1) of the `count` rows whose predicted label equals `labels`; 0 when count is 0.
     public func accuracy(features: [Float], count: Int, labels: [Int32]) -> Double {
+        precondition(count >= 0 && features.count == count * dim,
+                     "LinearSVM: \(features.count) feature values for \(count) x \(dim)")
+        return accuracy(FeatureMatrix(values: features, count: count, dim: dim), labels: labels)
+    }
+
+    /// Fraction (0...1) of the rows of `features` whose predicted label equals `labels`; 0 for no rows.
+    public func accuracy(_ features: FeatureMatrix, labels: [Int32]) -> Double {
+        let count = features.count
         precondition(labels.count == count, "LinearSVM.accuracy: \(labels.count) labels for \(count) samples")
         guard count > 0 else { return 0 }
-        let predicted = predict(features: features, count: count)
+        let predicted = predict(features)
         var correct = 0
         for i in 0..<count where predicted[i] == labels[i] { correct += 1 }
         return Double(correct) / Double(count)
@@ -389,44 +441,48 @@ private func liblinearSilentPrint(_: UnsafePointer<CChar>?) {}
 
 /// liblinear's sparse rows in one contiguous allocation: each row holds its non-zero features
 /// (1-based index), then the bias feature (index dim+1), then the terminator (index -1).
-private final class SparseRows {
+final class SparseRows {
     let nodes: UnsafeMutablePointer<feature_node>
     let rowPointers: UnsafeMutablePointer<UnsafeMutablePointer<feature_node>?>
     let count: Int
+    /// Nodes in `nodes`, terminators included.
+    let nodeCount: Int
 
-    /// Rows `selected` of `features` (row-major, `dim` wide), in that order; all `count` rows when nil
-    /// (a subset is read in place: no copy of its dense rows).
-    init(features: [Float], count: Int, dim: Int, bias: Double, selected: [Int]? = nil) {
+    /// Rows `selected` of `features`, in that order; all rows when nil (a subset is read in place:
+    /// no copy of its dense rows).
+    init(features: FeatureMatrix, bias: Double, selected: [Int]? = nil) {
+        let count = selected?.count ?? features.count
+        let dim = features.dim
         self.count = count
+        // Every selected row, in order, as floats (a compact matrix decodes them one by one).
+        func eachRow(_ body: (UnsafePointer<Float>) -> Void) {
+            if let selected { features.forEachRow(selected) { body($1) } } else { features.forEachRow(0..<count) { body($1) } }
+        }
         var nonZero = 0
-        features.withUnsafeBufferPointer { xs in
-            if let selected {
-                for r in selected { for v in xs[(r * dim)..<((r + 1) * dim)] where v != 0 { nonZero += 1 } }
-            } else {
-                for v in xs where v != 0 { nonZero += 1 }
-            }
-        }
+        eachRow { row in for j in 0..<dim where row[j] != 0 { nonZero += 1 } }
         let total = nonZero + 2 * count
-        nodes = .allocate(capacity: max(total, 1))
-        rowPointers = .allocate(capacity: max(count, 1))
-        features.withUnsafeBufferPointer { xs in
-            var k = 0
-            for r in 0..<count {
-                rowPointers[r] = nodes + k
-                let row = xs.baseAddress! + (selected?[r] ?? r) * dim
-                for j in 0..<dim {
-                    let v = row[j]
-                    if v != 0 {
-                        (nodes + k).initialize(to: feature_node(index: Int32(j + 1), value: Double(v)))
-                        k += 1
-                    }
+        let nodes = UnsafeMutablePointer<feature_node>.allocate(capacity: max(total, 1))
+        let rowPointers = UnsafeMutablePointer<UnsafeMutablePointer<feature_node>?>.allocate(capacity: max(count, 1))
+        var k = 0
+        var r = 0
+        eachRow { row in
+            rowPointers[r] = nodes + k
+            for j in 0..<dim {
+                let v = row[j]
+                if v != 0 {
+                    (nodes + k).initialize(to: feature_node(index: Int32(j + 1), value: Double(v)))
+                    k += 1
                 }
-                (nodes + k).initialize(to: feature_node(index: Int32(dim + 1), value: bias))
-                (nodes + k + 1).initialize(to: feature_node(index: -1, value: 0))
-                k += 2
             }
-            precondition(k == total)
+            (nodes + k).initialize(to: feature_node(index: Int32(dim + 1), value: bias))
+            (nodes + k + 1).initialize(to: feature_node(index: -1, value: 0))
+            k += 2
+            r += 1
         }
+        precondition(k == total && r == count)
+        nodeCount = total
+        self.nodes = nodes
+        self.rowPointers = rowPointers
     }
 
     deinit {

@@ -28,21 +28,28 @@ public struct MinMaxScaler: Sendable, Equatable {
     public static func fit(_ x: [Float], count: Int, dim: Int) -> MinMaxScaler {
         precondition(count >= 0 && dim >= 0, "MinMaxScaler.fit: negative size")
         precondition(x.count == count * dim, "MinMaxScaler.fit: \(x.count) values for \(count) x \(dim)")
+        return fit(FeatureMatrix(values: x, count: count, dim: dim))
+    }
+
+    /// Fits on the rows of `x`, values or codes alike (the same scaler for the same values).
+    public static func fit(_ x: FeatureMatrix) -> MinMaxScaler {
+        let (count, dim) = (x.count, x.dim)
         guard count > 0 else {
             return MinMaxScaler(minimum: [Float](repeating: 0, count: dim), maximum: [Float](repeating: 0, count: dim))
         }
-        var lo = Array(x[0..<dim])
+        var lo = [Float](repeating: 0, count: dim)
         var hi = lo
-        x.withUnsafeBufferPointer { xs in
-            lo.withUnsafeMutableBufferPointer { lo in
-                hi.withUnsafeMutableBufferPointer { hi in
-                    for row in 1..<count {
-                        let r = xs.baseAddress! + row * dim
-                        for j in 0..<dim {
-                            let v = r[j]
-                            lo[j] = v < lo[j] ? v : lo[j]
-                            hi[j] = v > hi[j] ? v : hi[j]
-                        }
+        lo.withUnsafeMutableBufferPointer { lo in
+            hi.withUnsafeMutableBufferPointer { hi in
+                x.forEachRow(0..<count) { row, r in
+                    if row == 0 {
+                        for j in 0..<dim { lo[j] = r[j]; hi[j] = r[j] }
+                        return
+                    }
+                    for j in 0..<dim {
+                        let v = r[j]
+                        lo[j] = v < lo[j] ? v : lo[j]
+                        hi[j] = v > hi[j] ? v : hi[j]
                     }
                 }
             }
@@ -67,6 +74,25 @@ public struct MinMaxScaler: Sendable, Equatable {
                     }
                 }
             }
+        }
+    }
+
+    /// Scales the rows of `x`. Values are scaled in place; codes are left as they are and their
+    /// lookup becomes one table per feature, entry `(value - min) * scale` of the old entry: the
+    /// same float operation on the same value as scaling the values, so the same result.
+    public func transform(_ x: inout FeatureMatrix) {
+        precondition(x.dim == dim, "MinMaxScaler.transform: \(x.dim) features for \(dim)")
+        switch x.storage {
+        case .values(var v):
+            x.storage = .values([])  // `v` is now the array's only reference: scaled without a copy
+            transform(&v, count: x.count)
+            x.storage = .values(v)
+        case .codes(let codes, let lookup, let stride):
+            var tables = [Float](repeating: 0, count: dim * 256)
+            for j in 0..<dim {
+                for c in 0..<256 { tables[j * 256 + c] = (lookup[j * stride + c] - minimum[j]) * scale[j] }
+            }
+            x.storage = .codes(codes, lookup: tables, stride: 256)
         }
     }
 }

@@ -49,6 +49,17 @@ public struct OneVsOneSVM: Sendable {
     public static func trainPair(_ pair: Pair, classes: [Int32], features: [Float], count: Int, dim: Int,
                                  labels: [Int32], C: Double, epsilon: Double,
                                  solver: LinearSVM.Solver) throws -> [Double] {
+        try trainPair(pair, classes: classes, features: LinearSVM.matrix(features, count: count, dim: dim),
+                      labels: labels, C: C, epsilon: epsilon, solver: solver)
+    }
+
+    /// As `trainPair(_:classes:features:count:dim:labels:C:epsilon:solver:)`, on the rows of `features`.
+    public static func trainPair(_ pair: Pair, classes: [Int32], features: FeatureMatrix, labels: [Int32],
+                                 C: Double, epsilon: Double, solver: LinearSVM.Solver) throws -> [Double] {
+        let count = features.count
+        guard labels.count == count else {
+            throw LinearSVMError.invalidInput("\(labels.count) labels for \(count) samples")
+        }
         let a = classes[pair.first], b = classes[pair.second]
         // The two classes' rows are read in place (a copy of them was the readout's largest buffer).
         var rows: [Int] = []
@@ -60,8 +71,7 @@ public struct OneVsOneSVM: Sendable {
         guard y.contains(1), y.contains(-1) else {
             throw LinearSVMError.invalidInput("classes \(a) and \(b) need training samples each")
         }
-        let m = try LinearSVM.train(features: features, rows: rows, dim: dim, labels: y, C: C,
-                                    epsilon: epsilon, solver: solver)
+        let m = try LinearSVM.train(features: features, rows: rows, labels: y, C: C, epsilon: epsilon, solver: solver)
         // liblinear's one weight vector is for labels[0].
         let sign: Double = m.labels[0] == 1 ? 1 : -1
         return m.weights.map { $0 * sign }
@@ -70,7 +80,15 @@ public struct OneVsOneSVM: Sendable {
     /// Predicted classes: each pair votes, the class with most votes wins, ties to the first class
     /// (libsvm's rule).
     public func predict(features: [Float], count: Int) -> [Int32] {
-        let dec = decisions.decisionValues(features: features, count: count)
+        precondition(count >= 0 && features.count == count * dim,
+                     "OneVsOneSVM: \(features.count) feature values for \(count) x \(dim)")
+        return predict(FeatureMatrix(values: features, count: count, dim: dim))
+    }
+
+    /// Predicted classes of the rows of `features`, as `predict(features:count:)`.
+    public func predict(_ features: FeatureMatrix) -> [Int32] {
+        let count = features.count
+        let dec = decisions.decisionValues(features)
         let columns = pairs.count
         var out = [Int32](repeating: 0, count: count)
         var votes = [Int](repeating: 0, count: classes.count)
@@ -88,8 +106,16 @@ public struct OneVsOneSVM: Sendable {
 
     /// Fraction (0...1) of rows predicted as `labels`; 0 when count is 0.
     public func accuracy(features: [Float], count: Int, labels: [Int32]) -> Double {
+        precondition(count >= 0 && features.count == count * dim,
+                     "OneVsOneSVM: \(features.count) feature values for \(count) x \(dim)")
+        return accuracy(FeatureMatrix(values: features, count: count, dim: dim), labels: labels)
+    }
+
+    /// Fraction (0...1) of the rows of `features` predicted as `labels`; 0 for no rows.
+    public func accuracy(_ features: FeatureMatrix, labels: [Int32]) -> Double {
+        let count = features.count
         guard count > 0 else { return 0 }
-        let predicted = predict(features: features, count: count)
+        let predicted = predict(features)
         var correct = 0
         for i in 0..<count where predicted[i] == labels[i] { correct += 1 }
         return Double(correct) / Double(count)
@@ -98,8 +124,8 @@ public struct OneVsOneSVM: Sendable {
 
 /// What the run needs of a trained readout: labels for feature rows.
 public protocol FeatureClassifier: Sendable {
-    func predict(features: [Float], count: Int) -> [Int32]
-    func accuracy(features: [Float], count: Int, labels: [Int32]) -> Double
+    func predict(_ features: FeatureMatrix) -> [Int32]
+    func accuracy(_ features: FeatureMatrix, labels: [Int32]) -> Double
 }
 
 extension LinearSVM: FeatureClassifier {}

@@ -74,10 +74,10 @@ final class RankGroups {
             let shares = MapSlices(count: data.count, ranks: count)
             let images = shares.range(of: index)
             let label = count == 1 ? "" : " (group \(index + 1) of \(count): images \(images.lowerBound)..<\(images.upperBound))"
-            var local = readHere ? features.buffer(images: images.count) : []
+            if readHere { features.start(images: images.count) }
             let out = runStage(run, on: data, images: images, timesteps: config.timesteps, batchSize: config.batchSize,
                                exchange: more, comm: group, stats: &stats,
-                               inspectConv: readHere ? { image, times in features.add(image: image, times: times, into: &local) } : nil,
+                               inspectConv: readHere ? { image, times in features.add(image: image, times: times) } : nil,
                                progress: { done in
                 if done == images.count || done % (config.batchSize * 40) < config.batchSize {
                     progress.say("\(spec.name): \(split == 0 ? "train" : "test") images through the layer\(label): \(done)/\(images.count)")
@@ -94,12 +94,13 @@ final class RankGroups {
                 if split == 0 { train = out } else { test = out }
             }
             if readHere {
-                var all = features.gather(local, images: images.count, comm: group)
-                local = []
+                var all = features.gather(images: images.count, comm: group)
                 if let across {
-                    all = across.allgatherv(all, counts: shares.counts.map { $0 * features.dim })
+                    let counts = shares.counts.map { $0 * features.dim }
+                    all = all.mapStorage(values: { across.allgatherv($0, counts: counts) },
+                                         codes: { across.allgatherv($0, counts: counts) })
                     stats.exchanges += 1
-                    stats.bytesExchanged += data.count * features.dim * MemoryLayout<Float>.size
+                    stats.bytesExchanged += data.count * features.dim * (features.compact ? 1 : MemoryLayout<Float>.size)
                 }
                 if split == 0 { features.train = all } else { features.test = all }
             }

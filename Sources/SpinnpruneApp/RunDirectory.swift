@@ -1,4 +1,5 @@
 import Foundation
+import SpikeReadout
 
 /// A run's outputs are written into a hidden staging directory and renamed into `runs/<name>` only
 /// when everything is there, so a failed or killed run never leaves a half-written run directory.
@@ -40,6 +41,34 @@ struct RunDirectory {
     func writeFloats(_ values: [Float], to relative: String) throws {
         // Little-endian float32, no header: shapes and layout are in model.json.
         try write(values.withUnsafeBufferPointer { Data(buffer: $0) }, to: relative)
+    }
+
+    /// A feature matrix as `writeFloats` writes its values (row-major float32, codes looked up),
+    /// written block by block: no float copy of the whole matrix is made.
+    func writeFloats(_ features: FeatureMatrix, to relative: String) throws {
+        let file = url(relative)
+        do {
+            let fm = FileManager.default
+            try fm.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard fm.createFile(atPath: file.path, contents: nil) else {
+                throw RunError("cannot write \(file.path): cannot create the file")
+            }
+            let handle = try FileHandle(forWritingTo: file)
+            do {
+                // Blocks of about 4 MiB.
+                try features.forEachBlock(0..<features.count, rowsPerBlock: max(1, (1 << 20) / max(features.dim, 1))) { rows, xs in
+                    try handle.write(contentsOf: Data(bytes: xs, count: rows.count * features.dim * MemoryLayout<Float>.size))
+                }
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+        } catch let e as RunError {
+            throw e
+        } catch {
+            throw RunError("cannot write \(file.path): \(error.localizedDescription)")
+        }
     }
 
     /// Moves the finished run into place, replacing an earlier run of the same name. If the new run

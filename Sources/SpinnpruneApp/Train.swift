@@ -161,9 +161,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
 
         if readHere {
             let dim = features.dim
-            let scaler = MinMaxScaler.fit(features.train, count: trainImages.count, dim: dim)
-            scaler.transform(&features.train, count: trainImages.count)
-            scaler.transform(&features.test, count: testImages.count)
+            let scaler = MinMaxScaler.fit(features.train)
+            scaler.transform(&features.train)
+            scaler.transform(&features.test)
             try agreeOrFail(Result {
                 guard config.readout.saveFeatures, let runDir else { return }
                 // [image][map][cell] float32, scaled to [0, 1] on the train set; labels as bytes.
@@ -173,10 +173,9 @@ public func train(_ options: TrainOptions, comm: Communicator) throws {
                 try runDir.write(Data(testImages.labels.map { UInt8(truncatingIfNeeded: $0) }), to: "features/test.labels.u8")
             }, comm: comm)
             progress.say("\(spec.name): svm on \(trainImages.count) x \(dim) features, C = \(config.readout.C), \(config.readout.solver) solver, \(config.readout.multiclass == .oneVsOne ? "one-vs-one" : "one-vs-rest"), shared over \(comm.size) rank(s)")
-            let svm = try trainReadout(config.readout, features: features.train, count: trainImages.count, dim: dim,
-                                       labels: trainImages.labels.map(Int32.init), comm: comm)
-            let trainAcc = svm.accuracy(features: features.train, count: trainImages.count, labels: trainImages.labels.map(Int32.init))
-            let testAcc = svm.accuracy(features: features.test, count: testImages.count, labels: testImages.labels.map(Int32.init))
+            let svm = try trainReadout(config.readout, features: features.train, labels: trainImages.labels.map(Int32.init), comm: comm)
+            let trainAcc = svm.accuracy(features.train, labels: trainImages.labels.map(Int32.init))
+            let testAcc = svm.accuracy(features.test, labels: testImages.labels.map(Int32.init))
             layerAccuracy.append(LayerScore(layer: spec.name, train: trainAcc, test: testAcc, features: dim))
             progress.say(String(format: "%@: test accuracy %.2f%% (train %.2f%%)", spec.name, testAcc * 100, trainAcc * 100))
             lap("svm \(spec.name)")
