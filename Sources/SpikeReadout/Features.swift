@@ -23,12 +23,55 @@ public struct TimeFeatures: Sendable {
     public func accumulate(times t: UnsafeBufferPointer<UInt8>, height: Int, width: Int, maps: Int,
                            table lut: UnsafePointer<Float>, into ob: UnsafeMutablePointer<Float>) {
         let g = grid
+        if maps % 8 == 0 && maps > 0 {
+            accumulate8(times: t, height: height, width: width, maps: maps, into: ob)
+            return
+        }
         for y in 0..<height {
             let gy = y * g / height
             for x in 0..<width {
                 let cell = gy * g + x * g / width
                 let row = (y * width + x) * maps
                 for j in 0..<maps { ob[j * g * g + cell] += lut[Int(t[row + j])] }
+            }
+        }
+    }
+
+    /// `accumulate` eight maps at a time: each step byte's value computed in SIMD registers by the
+    /// table's own formula (the same IEEE operations, so the same floats), summed per cell into a
+    /// contiguous `[cell][map]` scratch in position order, then added to the zeroed `ob` (0 + sum is
+    /// the sum: the values are never -0). The table lookups and the strided writes of the scalar
+    /// loop cost a tenth of the forward pass.
+    private func accumulate8(times t: UnsafeBufferPointer<UInt8>, height: Int, width: Int, maps: Int,
+                             into ob: UnsafeMutablePointer<Float>) {
+        typealias F = SIMD8<Float>
+        let g = grid, cells = g * g
+        let steps = F(repeating: Float(timesteps)), target = F(repeating: targetTime)
+        let span = F(repeating: 1 - targetTime), one = F(repeating: 1), zero = F()
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cells * maps) { acc in
+            acc.initialize(repeating: 0)
+            let a = UnsafeMutableRawPointer(acc.baseAddress!)
+            let src = UnsafeRawPointer(t.baseAddress!)
+            for y in 0..<height {
+                let gy = y * g / height
+                for x in 0..<width {
+                    let cell = gy * g + x * g / width
+                    let row = (y * width + x) * maps
+                    var j = 0
+                    while j < maps {
+                        let s = F(SIMD8<Int32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: row + j, as: SIMD8<UInt8>.self)))
+                        var v = one - (s / steps - target) / span
+                        v.replace(with: zero, where: v .< zero)      // max(v, 0)
+                        v.replace(with: one, where: one .< v)        // min(v, 1)
+                        v.replace(with: zero, where: s .>= steps)    // no spike (or past T)
+                        let at = (cell * maps + j) * 4
+                        a.storeBytes(of: a.loadUnaligned(fromByteOffset: at, as: F.self) + v, toByteOffset: at, as: F.self)
+                        j += 8
+                    }
+                }
+            }
+            for cell in 0..<cells {
+                for j in 0..<maps { ob[j * cells + cell] += acc[cell * maps + j] }
             }
         }
     }

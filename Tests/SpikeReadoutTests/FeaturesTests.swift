@@ -29,4 +29,29 @@ import Testing
         }
         #expect(out == [1, 2, 2, 2, 0, 0, 0, 1])
     }
+
+    /// Eight maps at a time (`accumulate8`, maps a multiple of 8) against the table summed in position
+    /// order, on a 5x7 map of 24 maps whose steps run over every byte value (spikes before and after
+    /// T, no spike), for several T and objectives: the same floats bit for bit.
+    @Test(arguments: [(4, Float(0.5)), (64, Float(0.75)), (128, Float(0.75)), (254, Float(0.3))])
+    func eightMapsAtATimeEqualTheTable(timesteps: Int, target: Float) {
+        let f = TimeFeatures(timesteps: timesteps, targetTime: target, grid: 2)
+        let h = 5, w = 7, maps = 24
+        let times = (0..<(h * w * maps)).map { UInt8(truncatingIfNeeded: $0 * 37 + $0 / 11) }
+        #expect(Set(times).count == 256)
+        let lut = f.table
+        var expected = [Float](repeating: 0, count: maps * 4)
+        for y in 0..<h { for x in 0..<w {
+            let cell = (y * 2 / h) * 2 + x * 2 / w
+            for j in 0..<maps { expected[j * 4 + cell] += lut[Int(times[(y * w + x) * maps + j])] }
+        }}
+        var out = [Float](repeating: 0, count: maps * 4)
+        times.withUnsafeBufferPointer { t in
+            lut.withUnsafeBufferPointer { l in
+                out.withUnsafeMutableBufferPointer { f.accumulate(times: t, height: h, width: w, maps: maps, table: l.baseAddress!, into: $0.baseAddress!) }
+            }
+        }
+        #expect(out.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(expected.contains { $0 > 0 && $0 != $0.rounded() }, "fractional values are compared too")
+    }
 }
