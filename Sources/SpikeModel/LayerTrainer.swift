@@ -72,6 +72,10 @@ public struct LayerTrainer {
     /// Layers with more weights than this (bytes, on this rank) train in groups of samples
     /// (`runEpochGrouped`, same results); tests lower it to exercise that path on small layers.
     public var groupWeightBytes = 256 << 10
+    /// The weights of one block of maps on the grouped path, read from L2 by every sample of a
+    /// group: 512 KB is 64 maps of MNIST fc1 (2048 synapses), the width of one pass of its
+    /// trajectory loop (the L2 of the Zen 4 machine is 1 MB per core). Tests lower it for narrow blocks.
+    public var groupBlockBytes = 512 << 10
     /// Bounds on the grouped path's samples per group (`runEpochGrouped`): the weights stream from
     /// memory once per group, so a group of G samples cuts that traffic G-fold; fc1 at T = 128 on one
     /// rank has 32 MB of weights and 2 MB of trajectories per sample. MNIST fc1, one rank, 6000

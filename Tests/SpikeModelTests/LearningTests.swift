@@ -178,7 +178,7 @@ import SpikeCompression
 
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
     /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
-    /// blocks of 8, 16 and 32 maps, groups of 1 to 64 samples, and with the trajectory bound forced so
+    /// blocks of 8, 16, 32, 64 and 72 maps (passes of 64 maps and of 8), groups of 1 to 64 samples, and with the trajectory bound forced so
     /// low that every sample takes the fallback. A mask is applied; 3 epochs with annealing. With
     /// `on_silence: lower` as well (thresholds that fall on silent samples keep the group bound valid).
     @Test(arguments: [false, true])
@@ -189,15 +189,16 @@ import SpikeCompression
         let data = SpikeDataset(shape: shape, count: count, times: times)
         func train(groupBytes: Int, offset: Float = 0, groupSamples: Int = 64, lower: Bool = lowerOnSilence)
             -> (weights: [Float], thresholds: [Float], winners: Int) {
-            let spec = ConvSpec(name: "c", kernel: 3, maps: 40, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
+            let spec = ConvSpec(name: "c", kernel: 3, maps: 80, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
                                 thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: lower),
                                 initialThresholdMean: 6, initialThresholdStd: 0.5)
-            let s = ConvSlice(spec: spec, input: shape, maps: 0..<40, seed: 3, layerIndex: 0)
+            let s = ConvSlice(spec: spec, input: shape, maps: 0..<80, seed: 3, layerIndex: 0)
             var mask = s.mask
             for i in stride(from: 0, to: mask.count, by: 7) { mask[i] = 0 }
             s.apply(mask: mask)
             var t = LayerTrainer(slice: s, timesteps: T, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
             t.groupWeightBytes = groupBytes
+            t.groupBlockBytes = groupBytes
             t.groupBoundOffset = offset
             t.maxGroupSamples = groupSamples
             t.minGroupSamples = groupSamples
@@ -213,9 +214,11 @@ import SpikeCompression
             #expect(kept.winners < 3 * count)
             #expect(kept.thresholds != plain.thresholds)
         }
-        // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples.
+        // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples;
+        // blocks (72 synapses of 4 bytes per map) of 8, 16, 32, 64 (then 16) and 72 (then 8) maps.
         for (bytes, offset, group) in [(0, Float(0), 16), (72 * 4 * 16, 0, 7), (72 * 4 * 40 - 1, 0, 64), (72 * 4 * 40 - 1, -1000, 16),
-                                       (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64)] {
+                                       (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64), (72 * 4 * 64, 0, 7), (72 * 4 * 80 - 1, 0, 16),
+                                       (72 * 4 * 80 - 1, -1000, 64)] {
             let grouped = train(groupBytes: bytes, offset: offset, groupSamples: group)
             // Compared as Bools: a failure should not print thousands of weights.
             let sameWeights = grouped.weights == plain.weights, sameThresholds = grouped.thresholds == plain.thresholds
