@@ -73,6 +73,8 @@ extension LayerTrainer {
         // winners too, but cut every trajectory later (MNIST fc1, 60000 samples, one rank: 16.3
         // million input spikes integrated instead of 12.1 million, no fallback either way).
         let growth = adaptation.eta * adaptation.targetTime
+        let termTable = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+        defer { termTable.deallocate() }
 
         data.times.withUnsafeBufferPointer { times in
         slice.thresholds.withUnsafeMutableBufferPointer { th in
@@ -239,15 +241,12 @@ extension LayerTrainer {
                         let j = Int(winner.map) - firstMap
                         let slot = stale.firstIndex(of: j) ?? stale.count
                         if slot == stale.count { stale.append(j) }
-                        let column = at(0, j), kernel = staleWeights.baseAddress! + slot * synapses
-                        for i in 0..<synapses {
-                            let x = column + i * blockWidth
-                            if mask[x] != 0 {
-                                let pre: Float = patch[i] == noSpike ? .infinity : Float(patch[i]) / Float(T)
-                                blocked[x] = stdp.updated(blocked[x], pre: pre, post: post)
-                            }
-                            kernel[i] = blocked[x]
-                        }
+                        let column = blocked.baseAddress! + at(0, j), columnMask = mask.baseAddress! + at(0, j)
+                        let kernel = staleWeights.baseAddress! + slot * synapses
+                        stdp.updateKernel(synapses: synapses, timesteps: T, post: post, table: termTable,
+                                          spike: { patch[$0] }, kept: { columnMask[$0 &* blockWidth] != 0 },
+                                          weight: { column[$0 &* blockWidth] }, setWeight: { column[$0 &* blockWidth] = $1 })
+                        for i in 0..<synapses { kernel[i] = column[i &* blockWidth] }
                     }
                 }
                 next += ng

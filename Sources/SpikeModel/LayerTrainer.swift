@@ -130,6 +130,8 @@ public struct LayerTrainer {
         var sorted = [Int32](repeating: 0, count: synapses)
         var bucketStart = [Int32](repeating: 0, count: T + 2)
         var potential = [Float](repeating: 0, count: max(m, 1))
+        let termTable = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+        defer { termTable.deallocate() }
 
         data.times.withUnsafeBufferPointer { times in
         slice.weights.withUnsafeMutableBufferPointer { w in
@@ -190,10 +192,9 @@ public struct LayerTrainer {
                 adaptation.adapt(th, firstMap: firstMap, totalMaps: totalMaps, winner: Int(winner.map), t: post)
                 if slice.maps.contains(Int(winner.map)) {
                     let j = Int(winner.map) - firstMap
-                    for i in 0..<synapses where mask[i * m + j] != 0 {
-                        let pre: Float = patch[i] == noSpike ? .infinity : Float(patch[i]) / Float(T)
-                        w[i * m + j] = stdp.updated(w[i * m + j], pre: pre, post: post)
-                    }
+                    stdp.updateKernel(synapses: synapses, timesteps: T, post: post, table: termTable,
+                                      spike: { patch[$0] }, kept: { mask[$0 * m + j] != 0 },
+                                      weight: { w[$0 * m + j] }, setWeight: { w[$0 * m + j] = $1 })
                 }
             }
         }}}}}}}}

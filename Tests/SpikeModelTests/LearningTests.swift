@@ -176,6 +176,26 @@ import SpikeCompression
         #expect(th == [4.75, 1])
     }
 
+    /// The additive rules' tabulated term gives `updated`'s weights bit for bit (the kernel update
+    /// of training adds the term of the input's step instead of calling `updated`).
+    @Test func additiveTermMatchesUpdated() {
+        var rng = RandomStream(seed: 9, 1)
+        for rule in [STDPRule.biological, .linear, .proportional] {
+            let stdp = STDP(rule: rule, a: 0.0371, tau: 0.1, aMinus: 0.0213)
+            #expect(stdp.isAdditive)
+            for _ in 0..<2000 {
+                let T = 1 + rng.int(below: 254)
+                let w = rng.int(below: 10) == 0 ? Float(rng.int(below: 2)) : Float(rng.uniform())
+                let s = rng.int(below: T + 1)
+                let pre: Float = s == T ? .infinity : Float(s) / Float(T)
+                let post = Float(rng.int(below: T)) / Float(T)
+                let viaTerm = min(max(w + stdp.term(pre: pre, post: post), 0), 1)
+                #expect(viaTerm.bitPattern == stdp.updated(w, pre: pre, post: post).bitPattern, "\(rule) w \(w) pre \(pre) post \(post)")
+            }
+        }
+        #expect(!STDP(rule: .multiplicative, a: 0.1, b: 1).isAdditive)
+    }
+
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
     /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
     /// blocks of 8, 16, 32, 64 and 72 maps (passes of 64 maps and of 8), groups of 1 to 64 samples, and with the trajectory bound forced so
