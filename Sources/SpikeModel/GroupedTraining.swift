@@ -219,15 +219,23 @@ extension LayerTrainer {
                             V[(g * T + q) * mPad + j] = p
                         }
                     }
+                    /// The first computed step at which some map is at or over its threshold, by
+                    /// bisection: weights are never negative, so potentials never fall from one step
+                    /// to the next (nor do their rounded sums), and whether some map has reached its
+                    /// threshold is monotone in the step. A scan from step 0 read every row up to the
+                    /// winner's, which the tight bound puts near the last computed one (7 % of the
+                    /// MNIST fc1 profile, the rows coming from memory); now about log2 of them.
                     func search() -> WinnerCandidate {
-                        for q in 0..<valid[g] {
-                            let row = V.baseAddress! + (g * T + q) * mPad
-                            let best = bestReached(row, th.baseAddress!, count: m)
-                            if best >= 0 {
-                                return WinnerCandidate(step: Int32(stepValue[g * T + q]), potential: row[best], map: Int32(firstMap + best))
-                            }
+                        func row(_ q: Int) -> UnsafeMutablePointer<Float> { V.baseAddress! + (g * T + q) * mPad }
+                        let n = valid[g]
+                        guard n > 0, anyReached(row(n - 1), th.baseAddress!, count: m) else { return .none }
+                        var lo = 0, hi = n - 1   // the first step reached is in lo...hi; hi is reached
+                        while lo < hi {
+                            let mid = (lo + hi) / 2
+                            if anyReached(row(mid), th.baseAddress!, count: m) { hi = mid } else { lo = mid + 1 }
                         }
-                        return .none
+                        let best = bestReached(row(lo), th.baseAddress!, count: m)
+                        return WinnerCandidate(step: Int32(stepValue[g * T + lo]), potential: row(lo)[best], map: Int32(firstMap + best))
                     }
                     var local = search()
                     if local.step == .max && valid[g] < stepCount[g] {

@@ -225,6 +225,23 @@ func bestReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n:
     return best
 }
 
+/// Whether some map's potential is at or above its threshold (`bestReached(...) >= 0`, stopping
+/// at the first block of eight that has one).
+@inline(__always)
+func anyReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n: Int) -> Bool {
+    var j = 0
+    let pr = UnsafeRawPointer(p), tr = UnsafeRawPointer(th)
+    while j + 8 <= n {
+        if anyLane(pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .>= tr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)) { return true }
+        j += 8
+    }
+    while j < n {
+        if p[j] >= th[j] { return true }
+        j += 1
+    }
+    return false
+}
+
 /// `dst[0..<n] += src[0..<n]`, eight lanes at a time: the inner loop of patch integration.
 @inline(__always)
 func addRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int) {
