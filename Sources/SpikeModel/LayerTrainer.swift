@@ -72,6 +72,10 @@ public struct LayerTrainer {
     /// Layers with more weights than this (bytes, on this rank) train in groups of samples
     /// (`runEpochGrouped`, same results); tests lower it to exercise that path on small layers.
     public var groupWeightBytes = 256 << 10
+    /// The weights of one block of maps on the grouped path, read from L2 by every sample of a
+    /// group: 512 KB is 64 maps of MNIST fc1 (2048 synapses), the width of one pass of its
+    /// trajectory loop (the L2 of the Zen 4 machine is 1 MB per core). Tests lower it for narrow blocks.
+    public var groupBlockBytes = 512 << 10
     /// Bounds on the grouped path's samples per group (`runEpochGrouped`): the weights stream from
     /// memory once per group, so a group of G samples cuts that traffic G-fold; fc1 at T = 128 on one
     /// rank has 32 MB of weights and 2 MB of trajectories per sample. MNIST fc1, one rank, 6000
@@ -126,6 +130,8 @@ public struct LayerTrainer {
         var sorted = [Int32](repeating: 0, count: synapses)
         var bucketStart = [Int32](repeating: 0, count: T + 2)
         var potential = [Float](repeating: 0, count: max(m, 1))
+        let termTable = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+        defer { termTable.deallocate() }
 
         data.times.withUnsafeBufferPointer { times in
         slice.weights.withUnsafeMutableBufferPointer { w in
@@ -186,10 +192,9 @@ public struct LayerTrainer {
                 adaptation.adapt(th, firstMap: firstMap, totalMaps: totalMaps, winner: Int(winner.map), t: post)
                 if slice.maps.contains(Int(winner.map)) {
                     let j = Int(winner.map) - firstMap
-                    for i in 0..<synapses where mask[i * m + j] != 0 {
-                        let pre: Float = patch[i] == noSpike ? .infinity : Float(patch[i]) / Float(T)
-                        w[i * m + j] = stdp.updated(w[i * m + j], pre: pre, post: post)
-                    }
+                    stdp.updateKernel(synapses: synapses, timesteps: T, post: post, table: termTable,
+                                      spike: { patch[$0] }, kept: { mask[$0 * m + j] != 0 },
+                                      weight: { w[$0 * m + j] }, setWeight: { w[$0 * m + j] = $1 })
                 }
             }
         }}}}}}}}
@@ -218,6 +223,23 @@ func bestReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n:
         j += 1
     }
     return best
+}
+
+/// Whether some map's potential is at or above its threshold (`bestReached(...) >= 0`, stopping
+/// at the first block of eight that has one).
+@inline(__always)
+func anyReached(_ p: UnsafePointer<Float>, _ th: UnsafePointer<Float>, count n: Int) -> Bool {
+    var j = 0
+    let pr = UnsafeRawPointer(p), tr = UnsafeRawPointer(th)
+    while j + 8 <= n {
+        if anyLane(pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .>= tr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)) { return true }
+        j += 8
+    }
+    while j < n {
+        if p[j] >= th[j] { return true }
+        j += 1
+    }
+    return false
 }
 
 /// `dst[0..<n] += src[0..<n]`, eight lanes at a time: the inner loop of patch integration.

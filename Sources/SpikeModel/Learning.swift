@@ -67,6 +67,45 @@ public struct STDP: Sendable, Equatable {
     }
 }
 
+extension STDP {
+    /// Whether the rule adds to the weight a term that depends on the spike times only (then
+    /// `term`): biological, linear, proportional. The multiplicative rules also read the weight.
+    public var isAdditive: Bool { rule == .biological || rule == .linear || rule == .proportional }
+
+    /// The additive rules' term, `updated(w, pre:, post:) == min(max(w + term(pre:, post:), 0), 1)`
+    /// bit for bit (`w - x` is `w + (-x)` in IEEE arithmetic).
+    @inline(__always)
+    public func term(pre: Float, post: Float) -> Float {
+        switch rule {
+        case .biological: pre <= post ? a * expf(-(post - pre) / tau) : -(a * expf(-(pre - post) / tau))
+        case .linear: pre <= post ? a : -aMinus
+        case .proportional: a * (post - pre)
+        case .multiplicative, .biologicalMultiplicative: preconditionFailure("term(pre:post:) of a multiplicative rule")
+        }
+    }
+
+    /// The new weights of one winner's kernel: `weight(i)` / `setWeight(i, _)` address synapse i,
+    /// `spike(i)` is its input's step (or `noSpike`), `kept(i)` its mask. An additive rule's term
+    /// takes one of T + 1 values (a step or no spike) per sample: they are tabulated first, so the
+    /// kernel costs one add per synapse instead of one `expf` call (MNIST fc1: 2048 per sample).
+    @inline(__always)
+    func updateKernel(synapses: Int, timesteps T: Int, post: Float, table: UnsafeMutablePointer<Float>,
+                      spike: (Int) -> UInt8, kept: (Int) -> Bool,
+                      weight: (Int) -> Float, setWeight: (Int, Float) -> Void) {
+        if isAdditive {
+            for s in 0..<T { table[s] = term(pre: Float(s) / Float(T), post: post) }
+            table[Int(noSpike)] = term(pre: .infinity, post: post)
+            for i in 0..<synapses where kept(i) { setWeight(i, min(max(weight(i) + table[Int(spike(i))], 0), 1)) }
+        } else {
+            for i in 0..<synapses where kept(i) {
+                let s = spike(i)
+                let pre: Float = s == noSpike ? .infinity : Float(s) / Float(T)
+                setWeight(i, updated(weight(i), pre: pre, post: post))
+            }
+        }
+    }
+}
+
 /// Target-timestamp threshold adaptation (Falez et al., IJCNN 2019), as coded in the reference:
 /// with the winner firing at `t`, every threshold moves by `-eta * (t - tObj)`; the winner then gains
 /// `eta` and every other neuron loses `eta / (N - 1)`; thresholds never fall below `minThreshold`.

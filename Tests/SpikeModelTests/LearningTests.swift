@@ -176,9 +176,29 @@ import SpikeCompression
         #expect(th == [4.75, 1])
     }
 
+    /// The additive rules' tabulated term gives `updated`'s weights bit for bit (the kernel update
+    /// of training adds the term of the input's step instead of calling `updated`).
+    @Test func additiveTermMatchesUpdated() {
+        var rng = RandomStream(seed: 9, 1)
+        for rule in [STDPRule.biological, .linear, .proportional] {
+            let stdp = STDP(rule: rule, a: 0.0371, tau: 0.1, aMinus: 0.0213)
+            #expect(stdp.isAdditive)
+            for _ in 0..<2000 {
+                let T = 1 + rng.int(below: 254)
+                let w = rng.int(below: 10) == 0 ? Float(rng.int(below: 2)) : Float(rng.uniform())
+                let s = rng.int(below: T + 1)
+                let pre: Float = s == T ? .infinity : Float(s) / Float(T)
+                let post = Float(rng.int(below: T)) / Float(T)
+                let viaTerm = min(max(w + stdp.term(pre: pre, post: post), 0), 1)
+                #expect(viaTerm.bitPattern == stdp.updated(w, pre: pre, post: post).bitPattern, "\(rule) w \(w) pre \(pre) post \(post)")
+            }
+        }
+        #expect(!STDP(rule: .multiplicative, a: 0.1, b: 1).isAdditive)
+    }
+
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
     /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
-    /// blocks of 8, 16 and 32 maps, groups of 1 to 64 samples, and with the trajectory bound forced so
+    /// blocks of 8, 16, 32, 64 and 72 maps (passes of 64 maps and of 8), groups of 1 to 64 samples, and with the trajectory bound forced so
     /// low that every sample takes the fallback. A mask is applied; 3 epochs with annealing. With
     /// `on_silence: lower` as well (thresholds that fall on silent samples keep the group bound valid).
     @Test(arguments: [false, true])
@@ -189,15 +209,16 @@ import SpikeCompression
         let data = SpikeDataset(shape: shape, count: count, times: times)
         func train(groupBytes: Int, offset: Float = 0, groupSamples: Int = 64, lower: Bool = lowerOnSilence)
             -> (weights: [Float], thresholds: [Float], winners: Int) {
-            let spec = ConvSpec(name: "c", kernel: 3, maps: 40, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
+            let spec = ConvSpec(name: "c", kernel: 3, maps: 80, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
                                 thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: lower),
                                 initialThresholdMean: 6, initialThresholdStd: 0.5)
-            let s = ConvSlice(spec: spec, input: shape, maps: 0..<40, seed: 3, layerIndex: 0)
+            let s = ConvSlice(spec: spec, input: shape, maps: 0..<80, seed: 3, layerIndex: 0)
             var mask = s.mask
             for i in stride(from: 0, to: mask.count, by: 7) { mask[i] = 0 }
             s.apply(mask: mask)
             var t = LayerTrainer(slice: s, timesteps: T, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
             t.groupWeightBytes = groupBytes
+            t.groupBlockBytes = groupBytes
             t.groupBoundOffset = offset
             t.maxGroupSamples = groupSamples
             t.minGroupSamples = groupSamples
@@ -213,9 +234,11 @@ import SpikeCompression
             #expect(kept.winners < 3 * count)
             #expect(kept.thresholds != plain.thresholds)
         }
-        // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples.
+        // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples;
+        // blocks (72 synapses of 4 bytes per map) of 8, 16, 32, 64 (then 16) and 72 (then 8) maps.
         for (bytes, offset, group) in [(0, Float(0), 16), (72 * 4 * 16, 0, 7), (72 * 4 * 40 - 1, 0, 64), (72 * 4 * 40 - 1, -1000, 16),
-                                       (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64)] {
+                                       (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64), (72 * 4 * 64, 0, 7), (72 * 4 * 80 - 1, 0, 16),
+                                       (72 * 4 * 80 - 1, -1000, 64)] {
             let grouped = train(groupBytes: bytes, offset: offset, groupSamples: group)
             // Compared as Bools: a failure should not print thousands of weights.
             let sameWeights = grouped.weights == plain.weights, sameThresholds = grouped.thresholds == plain.thresholds
