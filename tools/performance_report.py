@@ -128,7 +128,13 @@ def targets_table(by_suite):
         row("conv2 5x5x32 to 128 training, per epoch, 1 rank", "3.8 s", "1.2 s", f"{e:.2f} s", ratio(3.8, e), e <= 1.2)
         svm = st[1]["metrics"]["timings_seconds"].get("svm conv2", 0)
         row("linear SVM, 60k x 512 features (conv2), 1 rank", "18.5 min", "60 s", f"{svm:.1f} s", ratio(1110, svm), svm <= 60)
-    if 2 in st:
+    full = by_suite.get("mnist-3layer", {}).get(2)
+    if full and "fc1" in full["epoch_seconds"]:
+        # fc1's epochs slow down as its thresholds rise: the full run's 100 epochs, not the stage run's 5.
+        e = median_epoch(full, "fc1")
+        row("fc1 4x4x128 to 4096 training, per epoch, 2 ranks (median of the full run's 100 epochs)",
+            "about 35 s (1 core)", "8 s", f"{e:.2f} s", ratio(35, e), e <= 8)
+    elif 2 in st:
         e = median_epoch(st[2], "fc1")
         row("fc1 4x4x128 to 4096 training, per epoch, 2 ranks", "about 35 s (1 core)", "8 s", f"{e:.2f} s", ratio(35, e), e <= 8)
     if st:
@@ -152,8 +158,9 @@ def targets_table(by_suite):
     if not rows:
         return []
     return ["### Issue 6's targets", "",
-            "Ours from the runs above (the reference workload for conv1 and the 60k x 128 SVM; the stage runs "
-            "for the rest); the reference's figures from `csnn-reference.md` section 7.", "",
+            "Ours from the runs above (the reference workload for conv1 and the 60k x 128 SVM; the full "
+            "3-layer run for fc1's epochs; the stage runs for the rest); the reference's figures from "
+            "`csnn-reference.md` section 7.", "",
             "| stage | reference | target | ours | ratio to the reference | target met |",
             "|---|---|---|---|---|---|"] + rows
 

@@ -71,7 +71,9 @@ public struct LayerTrainer {
     public let layerIndex: Int
     /// Layers with more weights than this (bytes, on this rank) train in groups of samples
     /// (`runEpochGrouped`, same results); tests lower it to exercise that path on small layers.
-    public var groupWeightBytes = 256 << 10
+    /// 128 KB: MNIST conv2 on 2 ranks (200 KB per rank) trains 1.16x faster grouped than plain
+    /// (0.155 against 0.18 s per 20000 samples); conv1 (6 KB) stays on the plain loop.
+    public var groupWeightBytes = 128 << 10
     /// The weights of one block of maps on the grouped path, read from L2 by every sample of a
     /// group: 512 KB is 64 maps of MNIST fc1 (2048 synapses), the width of one pass of its
     /// trajectory loop (the L2 of the Zen 4 machine is 1 MB per core). Tests lower it for narrow blocks.

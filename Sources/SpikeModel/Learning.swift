@@ -88,11 +88,14 @@ extension STDP {
     /// `spike(i)` is its input's step (or `noSpike`), `kept(i)` its mask. An additive rule's term
     /// takes one of T + 1 values (a step or no spike) per sample: they are tabulated first, so the
     /// kernel costs one add per synapse instead of one `expf` call (MNIST fc1: 2048 per sample).
+    /// Kernels with fewer synapses than table entries (conv1: 50 synapses, T + 1 = 65 or 129) are
+    /// updated directly: the table would cost more `expf` calls than it saves. Both give the same
+    /// weights.
     @inline(__always)
     func updateKernel(synapses: Int, timesteps T: Int, post: Float, table: UnsafeMutablePointer<Float>,
                       spike: (Int) -> UInt8, kept: (Int) -> Bool,
                       weight: (Int) -> Float, setWeight: (Int, Float) -> Void) {
-        if isAdditive {
+        if isAdditive && synapses > T + 1 {
             for s in 0..<T { table[s] = term(pre: Float(s) / Float(T), post: post) }
             table[Int(noSpike)] = term(pre: .infinity, post: post)
             for i in 0..<synapses where kept(i) { setWeight(i, min(max(weight(i) + table[Int(spike(i))], 0), 1)) }
