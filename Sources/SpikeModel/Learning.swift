@@ -63,7 +63,7 @@ public struct STDP: Sendable, Equatable {
             // The step grows with the time between the spikes; a missing input spike drives w to 0.
             v = w + a * (post - pre)
         }
-        return min(max(v, 0), 1)
+        return clampWeight(v)
     }
 }
 
@@ -98,7 +98,7 @@ extension STDP {
         if isAdditive && synapses > T + 1 {
             for s in 0..<T { table[s] = term(pre: Float(s) / Float(T), post: post) }
             table[Int(noSpike)] = term(pre: .infinity, post: post)
-            for i in 0..<synapses where kept(i) { setWeight(i, min(max(weight(i) + table[Int(spike(i))], 0), 1)) }
+            for i in 0..<synapses where kept(i) { setWeight(i, clampWeight(weight(i) + table[Int(spike(i))])) }
         } else {
             for i in 0..<synapses where kept(i) {
                 let s = spike(i)
@@ -148,3 +148,10 @@ public struct ThresholdAdaptation: Sendable, Equatable {
         }
     }
 }
+
+/// A weight after an STDP update, clamped to [0, 1]: `min(max(v, 0), 1)` for every number, and 0 for
+/// NaN (a rule's `0 * inf`: `a = 0` with a missing input, or `expf` overflowing in a multiplicative
+/// rule), so weights are never NaN: the grouped training's bisection relies on potentials that
+/// never fall, and a NaN weight would make the winner depend on the path, hence on the rank count.
+@inline(__always)
+func clampWeight(_ v: Float) -> Float { min(v > 0 ? v : 0, 1) }

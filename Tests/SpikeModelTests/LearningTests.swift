@@ -196,6 +196,18 @@ import SpikeCompression
         #expect(!STDP(rule: .multiplicative, a: 0.1, b: 1).isAdditive)
     }
 
+    /// Updates that compute `0 * inf` (the proportional rule with a = 0 and a missing input; a
+    /// multiplicative rule whose `expf` overflows) give weight 0, never NaN; ordinary updates are
+    /// clamped to [0, 1] as before (-0 becomes +0, as `max(-0, 0)` gave).
+    @Test func updatesNeverGiveNaN() {
+        #expect(STDP(rule: .proportional, a: 0).updated(0.4, pre: .infinity, post: 0.5) == 0)
+        #expect(STDP(rule: .proportional, a: 0).updated(0.4, pre: 0.25, post: 0.5) == 0.4)
+        #expect(STDP(rule: .multiplicative, a: 0, b: -300).updated(0.4, pre: 0.25, post: 0.5) == 0)   // 0 * expf(120)
+        #expect(clampWeight(-0.0).bitPattern == Float(0).bitPattern)
+        #expect(clampWeight(1.5) == 1 && clampWeight(-3) == 0 && clampWeight(0.25) == 0.25)
+        #expect(clampWeight(.nan) == 0 && clampWeight(.infinity) == 1 && clampWeight(-.infinity) == 0)
+    }
+
     /// The grouped training of wide layers (trajectories of a group of samples block by block, then
     /// the samples decided in order) gives bit for bit the plain loop's weights and thresholds: with
     /// blocks of 8, 16, 32, 64 and 72 maps (passes of 64 maps and of 8), groups of 1 to 64 samples, and with the trajectory bound forced so
