@@ -195,11 +195,10 @@ public final class StageKernel {
         }}
     }
 
-    /// The spiking inputs of one cell's receptive field, sorted by step (synapse order kept within a
-    /// step), into the entry buffer at `at`. Returns how many. Each input becomes a key
-    /// `step << 24 | synapse`, collected in synapse order; a few keys (a conv1 field of 50 synapses
-    /// holds about a dozen spikes) are insertion-sorted, which costs less than clearing and scanning
-    /// T + 1 counters; many keys are counting-sorted by step.
+    /// The spiking inputs of one cell's receptive field, counting-sorted by step (synapse order kept
+    /// within a step), into the entry buffer at `at`. Returns how many. Used where `runScattered`
+    /// is not: fc layers (blocked weights) and inference-time inhibition. Each input becomes a key
+    /// `step << 24 | synapse`, collected in synapse order.
     private func gather(_ input: UnsafePointer<UInt8>, cell: Int, at: Int) -> Int {
         let c = stage.conv, spec = c.spec
         let inShape = c.input, k = spec.kernel, cin = inShape.channels, ow = c.output.width
@@ -219,20 +218,6 @@ public final class StageKernel {
             }
         }
         let rowBytes = Int32(truncatingIfNeeded: mapBlock * 4)
-        if n <= Self.insertionSortLimit {
-            // Keys arrive in synapse order, so sorting whole keys keeps that order within a step.
-            for i in 1..<max(n, 1) {
-                let key = keys[i]
-                var j = i
-                while j > 0 && keys[j - 1] > key { keys[j] = keys[j - 1]; j -= 1 }
-                keys[j] = key
-            }
-            for i in 0..<n {
-                entryOffsets[at + i] = Int32(truncatingIfNeeded: keys[i] & 0xFF_FFFF) &* rowBytes
-                entrySteps[at + i] = UInt8(truncatingIfNeeded: keys[i] >> 24)
-            }
-            return n
-        }
         let T = timesteps
         for s in 0...T { counts[s] = 0 }
         for i in 0..<n { counts[Int(keys[i] >> 24) + 1] += 1 }
@@ -326,8 +311,6 @@ public final class StageKernel {
         }
     }
 
-    /// Up to this many spikes in a receptive field are insertion-sorted (see `gather`).
-    static let insertionSortLimit = 24
 
     /// Fire steps of maps `map ..< map + 32` for job `j` (`w`: their weights in the first row of
     /// their block; rows `mapBlock` floats apart): four 8-lane accumulators over the job's

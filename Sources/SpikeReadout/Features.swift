@@ -11,11 +11,24 @@ public struct TimeFeatures: Sendable {
 
     /// The feature value of each possible step (index 255 = no spike).
     public var table: [Float] {
-        (0..<256).map { s in
-            if s >= timesteps { return 0 }
-            let t = Float(s) / Float(timesteps)
-            return min(max(1 - (t - targetTime) / (1 - targetTime), 0), 1)
+        (0..<32).flatMap { block in
+            let v = values(SIMD8<Float>(SIMD8<Int32>(0..<8) &+ Int32(block * 8)))
+            return (0..<8).map { v[$0] }
         }
+    }
+
+    /// The feature value of eight steps: `clip(1 - (t - tObj) / (1 - tObj), 0, 1)` with
+    /// `t = step / T`, and 0 for steps at or past T (255: no spike). The one definition of the
+    /// formula: `table` and `accumulate8` both evaluate it here, so they agree bit for bit.
+    @inline(__always)
+    func values(_ s: SIMD8<Float>) -> SIMD8<Float> {
+        typealias F = SIMD8<Float>
+        let steps = F(repeating: Float(timesteps)), one = F(repeating: 1), zero = F()
+        var v = one - (s / steps - F(repeating: targetTime)) / F(repeating: 1 - targetTime)
+        v.replace(with: zero, where: v .< zero)      // max(v, 0)
+        v.replace(with: one, where: one .< v)        // min(v, 1)
+        v.replace(with: zero, where: s .>= steps)    // no spike (or past T)
+        return v
     }
 
     /// One image: `times` is `height x width x maps` step bytes (HWC); adds its `maps x grid x grid`
@@ -38,7 +51,7 @@ public struct TimeFeatures: Sendable {
     }
 
     /// `accumulate` eight maps at a time: each step byte's value computed in SIMD registers by the
-    /// table's own formula (the same IEEE operations, so the same floats), summed per cell into a
+    /// table's own formula (`values`), summed per cell into a
     /// contiguous `[cell][map]` scratch in position order, then added to the zeroed `ob` (0 + sum is
     /// the sum: the values are never -0). The table lookups and the strided writes of the scalar
     /// loop cost a tenth of the forward pass.
@@ -46,8 +59,6 @@ public struct TimeFeatures: Sendable {
                              into ob: UnsafeMutablePointer<Float>) {
         typealias F = SIMD8<Float>
         let g = grid, cells = g * g
-        let steps = F(repeating: Float(timesteps)), target = F(repeating: targetTime)
-        let span = F(repeating: 1 - targetTime), one = F(repeating: 1), zero = F()
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cells * maps) { acc in
             acc.initialize(repeating: 0)
             let a = UnsafeMutableRawPointer(acc.baseAddress!)
@@ -59,11 +70,7 @@ public struct TimeFeatures: Sendable {
                     let row = (y * width + x) * maps
                     var j = 0
                     while j < maps {
-                        let s = F(SIMD8<Int32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: row + j, as: SIMD8<UInt8>.self)))
-                        var v = one - (s / steps - target) / span
-                        v.replace(with: zero, where: v .< zero)      // max(v, 0)
-                        v.replace(with: one, where: one .< v)        // min(v, 1)
-                        v.replace(with: zero, where: s .>= steps)    // no spike (or past T)
+                        let v = values(F(SIMD8<Int32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: row + j, as: SIMD8<UInt8>.self))))
                         let at = (cell * maps + j) * 4
                         a.storeBytes(of: a.loadUnaligned(fromByteOffset: at, as: F.self) + v, toByteOffset: at, as: F.self)
                         j += 8

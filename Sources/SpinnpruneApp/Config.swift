@@ -358,13 +358,15 @@ public enum RankGrouping: Equatable, Sendable {
     }
 
     init(reading r: ConfigReader, key: String) throws {
-        guard r.has(key) else { _ = try? r.string(key, default: "ranks"); self = .perRank; return }
         if r.object[key] is String {
             let s = try r.string(key)
             guard s == "ranks" else { throw r.fail(key, "expected \"ranks\" or a whole number of groups, got \"\(s)\"") }
             self = .perRank
         } else {
-            self = .count(try r.int(key, min: 1, max: 1 << 20))
+            // Absent or null: the default (optionalInt marks the key as read either way).
+            guard let g = try r.optionalInt(key, min: 1) else { self = .perRank; return }
+            guard g <= 1 << 20 else { throw r.fail(key, "must be at most \(1 << 20), got \(g)") }
+            self = .count(g)
         }
     }
 }
