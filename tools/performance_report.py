@@ -105,6 +105,17 @@ def median_epoch(run, layer):
     return statistics.median(e) if e else 0.0
 
 
+def efficiency_table(runs):
+    """Parallel efficiency at 2 ranks of every train / forward / svm stage of runs at N = 1 and 2."""
+    t1, t2 = runs[1]["metrics"]["timings_seconds"], runs[2]["metrics"]["timings_seconds"]
+    lines = ["Parallel efficiency at 2 ranks (time at N = 1 / (2 x time at N = 2)):", "",
+             "| stage | efficiency |", "|---|---|"]
+    for st in runs[1]["metrics"]["stage_order"]:
+        if st.startswith(("train", "forward", "svm")) and t2.get(st, 0) > 0:
+            lines.append(f"| {st} | {t1[st] / (2 * t2[st]) * 100:.0f} % |")
+    return lines
+
+
 def targets_table(by_suite):
     """Issue 6's table: each target against the reference and what the kept runs measured."""
     rows = []
@@ -238,12 +249,7 @@ def render(bench_dir, out):
                       f"| conv2 | 98.77 % | {accs.get('conv2', 0):.2f} % |",
                       f"| fc1 (3 layers) | 98.60 % (published) | {accs.get('fc1', 0):.2f} % |"]
         if one and 2 in runs:
-            t1, t2 = one["metrics"]["timings_seconds"], runs[2]["metrics"]["timings_seconds"]
-            lines += ["", "Parallel efficiency at 2 ranks (time at N = 1 / (2 x time at N = 2)):", "",
-                      "| stage | efficiency |", "|---|---|"]
-            for s in one["metrics"]["stage_order"]:
-                if s.startswith(("train", "forward", "svm")) and t2.get(s, 0) > 0:
-                    lines.append(f"| {s} | {t1[s] / (2 * t2[s]) * 100:.0f} % |")
+            lines += [""] + efficiency_table(runs)
         lines.append("")
 
     if "mnist-3layer-stages" in by_suite:
@@ -262,13 +268,7 @@ def render(bench_dir, out):
             lines.append(f"| {layer} | " + " | ".join(f"{median_epoch(runs[n], layer):.2f}" for n in ranks) + " |")
         lines.append("")
         if 1 in runs and 2 in runs:
-            t1, t2 = runs[1]["metrics"]["timings_seconds"], runs[2]["metrics"]["timings_seconds"]
-            lines += ["Parallel efficiency at 2 ranks (time at N = 1 / (2 x time at N = 2)):", "",
-                      "| stage | efficiency |", "|---|---|"]
-            for st in runs[1]["metrics"]["stage_order"]:
-                if st.startswith(("train", "forward", "svm")) and t2.get(st, 0) > 0:
-                    lines.append(f"| {st} | {t1[st] / (2 * t2[st]) * 100:.0f} % |")
-            lines.append("")
+            lines += efficiency_table(runs) + [""]
         lines += targets_table(by_suite) + [""]
 
     lines += ["## Reading the numbers", "",
