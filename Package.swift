@@ -19,12 +19,14 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // A header only (no library): the prefetch builtin for the training loops.
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         .target(name: "SpikeCluster"),
         .target(name: "SpikeMPI", dependencies: ["CMPI", "SpikeCluster"]),
         .target(name: "SpikeData", dependencies: ["CZlib", "CJPEG"]),
         .target(name: "SpikeCompression"),
-        .target(name: "SpikeModel", dependencies: ["SpikeCluster", "SpikeCompression"]),
+        .target(name: "SpikeModel", dependencies: ["SpikeCluster", "SpikeCompression", "CPrefetch"]),
         .target(name: "SpikeReadout", dependencies: ["CLinear"]),
         .target(name: "SpiNNakerMapping"),
         .target(name: "SpinnpruneApp", dependencies: [

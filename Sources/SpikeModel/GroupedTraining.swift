@@ -18,12 +18,20 @@ import SpikeCluster
 /// depend on the bound (a crossing found in the computed steps is the earliest one; none found
 /// means the fallback), only the work does: too high, trajectories run past the winner's step;
 /// too low, samples fall back (every block read for one sample).
+///
+/// The kernels that win within a group are kept apart while it runs (`stale`, `[synapse][slot]`,
+/// one column per winning map): the STDP update reads and writes one contiguous-ish column instead
+/// of a kernel spread over `synapses` cache lines of the blocked weights, the winners'
+/// trajectories are recomputed eight kernels at a time, and the columns go back into the blocked
+/// weights once, at the end of the group. The patches come from `SharedPatches` (each rank
+/// prepares a share), the additive rules' STDP terms from a table filled once per epoch and post
+/// step.
 extension LayerTrainer {
     func runEpochGrouped(_ epoch: Int, on data: SpikeDataset, stdp: STDP,
                          adaptation: ThresholdAdaptation) -> EpochStats {
         let spec = slice.spec
         let k = spec.kernel, inShape = data.shape
-        let cin = inShape.channels, rowLen = k * cin
+        let cin = inShape.channels
         let synapses = k * k * cin, m = slice.localMaps
         let firstMap = slice.maps.lowerBound, totalMaps = spec.maps
         let T = timesteps
@@ -56,17 +64,32 @@ extension LayerTrainer {
         // `maxGroupSamples` and as many as `groupTrajectoryBytes` of trajectories hold.
         let weightBytes = synapses * m * 4
         let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * mPad * 4, 1), max(minGroupSamples, weightBytes / (256 << 10))))
-        var patches = [UInt8](repeating: 0, count: G * synapses)
-        var entries = [Int32](repeating: 0, count: G * synapses)
-        var stepValue = [UInt8](repeating: 0, count: G * T)
-        var stepEnd = [Int32](repeating: 0, count: G * T)
+        // Patches are prepared a stretch of whole groups at a time, 4 MB of records at most.
+        let maxRecord = 2 + synapses + min(synapses, T)
+        let stretch = G * max(1, (4 << 20) / (maxRecord * 4) / G)
+        let shared = SharedPatches(kernel: k, width: inShape.width, channels: cin, timesteps: T, capacity: stretch)
+        var nextOffsets = [Int]()
+        /// Draws the patch positions of samples `from ..< from + count` (in the plain loop's order)
+        /// and names them as the stretch to prepare next.
+        func beginStretch(from: Int) {
+            nextOffsets.removeAll(keepingCapacity: true)
+            for s in from..<min(order.count, from + stretch) {
+                let y0 = rng.int(below: maxY), x0 = rng.int(below: maxX)
+                nextOffsets.append(Int(order[s]) * inShape.count + (y0 * inShape.width + x0) * cin)
+            }
+            shared.begin(offsets: nextOffsets, rank: comm.rank, ranks: comm.size)
+        }
+        var recordStart = [Int](repeating: 0, count: G)
         var stepCount = [Int](repeating: 0, count: G)
         var valid = [Int](repeating: 0, count: G)
         var V = [Float](repeating: 0, count: G * T * mPad)
-        var bucket = [Int32](repeating: 0, count: 257)
-        var stale: [Int] = []
-        // The kernels changed within the current group, contiguous (`[stale slot][synapse]`).
-        var staleWeights = [Float](repeating: 0, count: G * synapses)
+        var dense = [UInt8](repeating: 0, count: synapses)
+        // The kernels changed within the current group: `stale[i * slots + slot]` is synapse i of
+        // map `staleMap[slot]`.
+        let slots = (G + 7) / 8 * 8
+        var stale = [Float](repeating: 0, count: synapses * slots)
+        var staleMap = [Int](repeating: 0, count: slots)
+        var staleCount = 0
         // The bound's growth per sample of the group: a map that has not won earlier in the group
         // gains at most eta * targetTime (the timing term of a winner at t = 0; losers lose eta /
         // (N - 1) besides). Maps that have won are recomputed with their new kernels: if one of them
@@ -75,25 +98,32 @@ extension LayerTrainer {
         // winners too, but cut every trajectory later (MNIST fc1, 60000 samples, one rank: 16.3
         // million input spikes integrated instead of 12.1 million, no fallback either way).
         let growth = adaptation.eta * adaptation.targetTime
-        let termTable = UnsafeMutablePointer<Float>.allocate(capacity: 256)
-        defer { termTable.deallocate() }
+        // The additive rules' terms, one row of 256 per post step, filled on first use.
+        let tabulated = stdp.isAdditive
+        var terms = [Float](repeating: 0, count: tabulated ? T * 256 : 256)
+        var termsFilled = [Bool](repeating: false, count: T)
+        // Whether every weight is in [0, 1] (STDP keeps it so; the initial and reinforced weights
+        // are checked here): then a term of 0 leaves a weight as it is (w + -0 = w and the clamp
+        // is the identity), so a rule whose term for a missing input spike is 0 (biological: a
+        // exp(-inf)) only touches the kernel's spiking inputs: half of MNIST conv2's 800.
+        let unitWeights = slice.weights.allSatisfy { $0 >= 0 && $0 <= 1 }
 
         data.times.withUnsafeBufferPointer { times in
         slice.thresholds.withUnsafeMutableBufferPointer { th in
         blocked.withUnsafeMutableBufferPointer { blocked in
         maskByMap.withUnsafeBufferPointer { mask in
-        patches.withUnsafeMutableBufferPointer { patches in
-        entries.withUnsafeMutableBufferPointer { entries in
-        staleWeights.withUnsafeMutableBufferPointer { staleWeights in
+        stale.withUnsafeMutableBufferPointer { stale in
         V.withUnsafeMutableBufferPointer { V in
-        stepEnd.withUnsafeMutableBufferPointer { stepEnd in
         // The per-sample bookkeeping through pointers: as arrays captured by the closures, every
         // access checked uniqueness and bounds (7 % of the profile went to preparing the patches).
-        stepValue.withUnsafeMutableBufferPointer { stepValue in
         stepCount.withUnsafeMutableBufferPointer { stepCount in
         valid.withUnsafeMutableBufferPointer { valid in
-        bucket.withUnsafeMutableBufferPointer { bucket in
+        recordStart.withUnsafeMutableBufferPointer { recordStart in
+        dense.withUnsafeMutableBufferPointer { dense in
+        terms.withUnsafeMutableBufferPointer { terms in
             let vRaw = UnsafeMutableRawPointer(V.baseAddress!)
+            var records = UnsafePointer<Int32>(bitPattern: 8)!
+            func record(_ g: Int) -> PatchRecord { PatchRecord(base: records + recordStart[g]) }
             /// Sample g's trajectory for the maps of block `b`, up to `valid[g]` steps, cut after a step
             /// where a map reaches its bound (when `bounded`): 64 maps per pass, then 8 at a time.
             ///
@@ -105,8 +135,7 @@ extension LayerTrainer {
                 let bw = min(blockWidth, mPad - b * blockWidth)
                 let wb = UnsafeRawPointer(blocked.baseAddress! + b * synapses * blockWidth)
                 let rowBytes = blockWidth * 4
-                let e = entries.baseAddress! + g * synapses
-                let ends = stepEnd.baseAddress! + g * T
+                let rec = record(g), e = rec.entries
                 /// The bounds of maps `first ..< first + 8` (infinity past the slice or when unbounded).
                 func bounds(_ first: Int) -> SIMD8<Float> {
                     var v = SIMD8<Float>(repeating: .infinity)
@@ -123,7 +152,7 @@ extension LayerTrainer {
                     var p0 = SIMD8<Float>(), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0
                     var i = 0
                     for q in 0..<valid[g] {
-                        let end = Int(ends[q])
+                        let end = rec.end(q)
                         while i < end {
                             let row = wb + (Int(e[i]) &* rowBytes &+ lane &* 4)
                             p0 += row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
@@ -156,7 +185,7 @@ extension LayerTrainer {
                     var p0 = SIMD8<Float>()
                     var i = 0
                     for q in 0..<valid[g] {
-                        let end = Int(ends[q])
+                        let end = rec.end(q)
                         while i < end {
                             p0 += (wb + (Int(e[i]) &* rowBytes &+ lane &* 4)).loadUnaligned(as: SIMD8<Float>.self)
                             i &+= 1
@@ -167,110 +196,151 @@ extension LayerTrainer {
                     lane += 8
                 }
             }
-
-            var next = 0
-            while next < order.count {
-                let ng = min(G, order.count - next)
-                // Patches, drawn in the plain loop's order, and their spiking inputs by step.
-                for g in 0..<ng {
-                    let y0 = rng.int(below: maxY), x0 = rng.int(below: maxX)
-                    let base = Int(order[next + g]) * inShape.count
-                    let patch = patches.baseAddress! + g * synapses
-                    for ky in 0..<k {
-                        let src = base + ((y0 + ky) * inShape.width + x0) * cin
-                        for j in 0..<rowLen { patch[ky * rowLen + j] = times[src + j] }
-                    }
-                    // A stable counting sort over all 256 byte values, without branches (whether an
-                    // input spiked is unpredictable): the inputs that did not spike (`noSpike`, 255)
-                    // go after the spiking ones, which come out in the same order as before.
-                    for s in 0..<257 { bucket[s] = 0 }
-                    for i in 0..<synapses { bucket[Int(patch[i]) &+ 1] &+= 1 }
-                    for s in 0..<256 { bucket[s + 1] &+= bucket[s] }
-                    let e = entries.baseAddress! + g * synapses
-                    for i in 0..<synapses {
-                        let s = Int(patch[i])
-                        e[Int(bucket[s])] = Int32(truncatingIfNeeded: i)
-                        bucket[s] &+= 1
-                    }
-                    var q = 0
-                    for s in 0..<T where bucket[s] > (s == 0 ? 0 : bucket[s - 1]) {
-                        stepValue[g * T + q] = UInt8(s); stepEnd[g * T + q] = bucket[s]; q += 1
-                    }
-                    stepCount[g] = q
-                    valid[g] = q
-                }
-                // Trajectories, block by block (each block read once for the group); a sample's are
-                // cut after the step at which some map is over any threshold it can have by then.
-                for b in 0..<blocks {
-                    for g in 0..<ng { trajectory(g, block: b, bound: true, slack: Float(g) * growth + groupBoundOffset) }
-                }
-                // The samples in order, exactly.
-                stale.removeAll(keepingCapacity: true)
-                for g in 0..<ng {
-                    let e = entries.baseAddress! + g * synapses
-                    let patch = patches.baseAddress! + g * synapses
-                    for (slot, j) in stale.enumerated() {
-                        let kernel = staleWeights.baseAddress! + slot * synapses
-                        var p: Float = 0
-                        var i = 0
-                        for q in 0..<valid[g] {
-                            let end = Int(stepEnd[g * T + q])
-                            while i < end { p += kernel[Int(e[i])]; i += 1 }
-                            V[(g * T + q) * mPad + j] = p
+            /// The trajectories of the maps that won earlier in the group, from their current
+            /// kernels, eight at a time: lane l sums map `staleMap[first + l]`'s weights in the
+            /// same order as the trajectory does, so each is the same float.
+            func recomputeStale(_ g: Int) {
+                let rec = record(g), e = rec.entries
+                let sw = UnsafeRawPointer(stale.baseAddress!)
+                var first = 0
+                while first < staleCount {
+                    let lanes = min(8, staleCount - first)
+                    var p = SIMD8<Float>()
+                    var i = 0
+                    for q in 0..<valid[g] {
+                        let end = rec.end(q)
+                        while i < end {
+                            p += sw.loadUnaligned(fromByteOffset: (Int(e[i]) &* slots &+ first) &* 4, as: SIMD8<Float>.self)
+                            i &+= 1
                         }
+                        let row = V.baseAddress! + (g &* T &+ q) &* mPad
+                        for l in 0..<lanes { row[staleMap[first + l]] = p[l] }
                     }
-                    /// The first computed step at which some map is at or over its threshold, by
-                    /// bisection: weights are never negative, so potentials never fall from one step
-                    /// to the next (nor do their rounded sums), and whether some map has reached its
-                    /// threshold is monotone in the step. A scan from step 0 read every row up to the
-                    /// winner's, which the tight bound puts near the last computed one (7 % of the
-                    /// MNIST fc1 profile, the rows coming from memory); now about log2 of them.
-                    func search() -> WinnerCandidate {
-                        func row(_ q: Int) -> UnsafeMutablePointer<Float> { V.baseAddress! + (g * T + q) * mPad }
-                        let n = valid[g]
-                        guard n > 0, anyReached(row(n - 1), th.baseAddress!, count: m) else { return .none }
-                        var lo = 0, hi = n - 1   // the first step reached is in lo...hi; hi is reached
-                        while lo < hi {
-                            let mid = (lo + hi) / 2
-                            if anyReached(row(mid), th.baseAddress!, count: m) { hi = mid } else { lo = mid + 1 }
-                        }
-                        let best = bestReached(row(lo), th.baseAddress!, count: m)
-                        return WinnerCandidate(step: Int32(stepValue[g * T + lo]), potential: row(lo)[best], map: Int32(firstMap + best))
-                    }
-                    var local = search()
-                    if local.step == .max && valid[g] < stepCount[g] {
-                        // Not decided within the computed steps: the whole trajectory, current weights.
-                        valid[g] = stepCount[g]
-                        for b in 0..<blocks { trajectory(g, block: b, bound: false, slack: 0) }
-                        local = search()
-                    }
-                    if valid[g] > 0 { integrated += Int(stepEnd[g * T + valid[g] - 1]) }
-                    if stepCount[g] > 0 { offered += Int(stepEnd[g * T + stepCount[g] - 1]) }
-                    let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
-                    if winner.step == .max {
-                        if stepCount[g] > 0 { adaptation.adaptSilent(th) }
-                        continue
-                    }
-
-                    winners += 1
-                    won[Int(winner.map)] = true
-                    let post = Float(winner.step) / Float(T)
-                    adaptation.adapt(th, firstMap: firstMap, totalMaps: totalMaps, winner: Int(winner.map), t: post)
-                    if slice.maps.contains(Int(winner.map)) {
-                        let j = Int(winner.map) - firstMap
-                        let slot = stale.firstIndex(of: j) ?? stale.count
-                        if slot == stale.count { stale.append(j) }
-                        let column = blocked.baseAddress! + at(0, j), columnMask = mask.baseAddress! + j * synapses
-                        let kernel = staleWeights.baseAddress! + slot * synapses
-                        stdp.updateKernel(synapses: synapses, timesteps: T, post: post, table: termTable,
-                                          spike: { patch[$0] }, kept: { columnMask[$0] != 0 },
-                                          weight: { column[$0 &* blockWidth] }, setWeight: { column[$0 &* blockWidth] = $1 })
-                        for i in 0..<synapses { kernel[i] = column[i &* blockWidth] }
-                    }
+                    first += 8
                 }
-                next += ng
             }
-        }}}}}}}}}}}}}
+            /// The first computed step at which some map is at or over its threshold, by
+            /// bisection: weights are never negative, so potentials never fall from one step
+            /// to the next (nor do their rounded sums), and whether some map has reached its
+            /// threshold is monotone in the step. A scan from step 0 read every row up to the
+            /// winner's, which the tight bound puts near the last computed one (7 % of the
+            /// MNIST fc1 profile, the rows coming from memory); now about log2 of them.
+            func search(_ g: Int) -> WinnerCandidate {
+                func row(_ q: Int) -> UnsafeMutablePointer<Float> { V.baseAddress! + (g * T + q) * mPad }
+                let n = valid[g]
+                guard n > 0, anyReached(row(n - 1), th.baseAddress!, count: m) else { return .none }
+                var lo = 0, hi = n - 1   // the first step reached is in lo...hi; hi is reached
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if anyReached(row(mid), th.baseAddress!, count: m) { hi = mid } else { lo = mid + 1 }
+                }
+                let best = bestReached(row(lo), th.baseAddress!, count: m)
+                return WinnerCandidate(step: Int32(record(g).step(lo)), potential: row(lo)[best], map: Int32(firstMap + best))
+            }
+
+            // Stretch by stretch: while one is trained, the next is prepared, each rank its share,
+            // a patch at a time whenever it expects to wait (the sample's winner is another
+            // rank's, which has the STDP update to make before the next collective).
+            var next = 0
+            if !order.isEmpty {
+                beginStretch(from: 0)
+                shared.finish(times: times.baseAddress!, comm: comm)
+            }
+            while next < order.count {
+                let ns = min(stretch, order.count - next)
+                let following = next + ns
+                records = UnsafePointer(shared.records)
+                if following < order.count { beginStretch(from: following) }
+                var groupStart = 0
+                while groupStart < ns {
+                    let ng = min(G, ns - groupStart)
+                    for g in 0..<ng {
+                        recordStart[g] = shared.start[groupStart + g]
+                        let rec = record(g)
+                        stepCount[g] = rec.stepCount
+                        valid[g] = rec.stepCount
+                        offered += rec.spikes
+                    }
+                    // Trajectories, block by block (each block read once for the group); a sample's are
+                    // cut after the step at which some map is over any threshold it can have by then.
+                    for b in 0..<blocks {
+                        for g in 0..<ng { trajectory(g, block: b, bound: true, slack: Float(g) * growth + groupBoundOffset) }
+                    }
+                    // The samples in order, exactly.
+                    staleCount = 0
+                    for g in 0..<ng {
+                        recomputeStale(g)
+                        var local = search(g)
+                        if local.step == .max && valid[g] < stepCount[g] {
+                            // Not decided within the computed steps: the whole trajectory, current weights.
+                            valid[g] = stepCount[g]
+                            for b in 0..<blocks { trajectory(g, block: b, bound: false, slack: 0) }
+                            recomputeStale(g)
+                            local = search(g)
+                        }
+                        if valid[g] > 0 { integrated += record(g).end(valid[g] - 1) }
+                        let winner = distributed ? WinnerCandidate(key: comm.allreduceMin(local.key)) : local
+                        if winner.step == .max {
+                            if stepCount[g] > 0 { adaptation.adaptSilent(th) }
+                            continue
+                        }
+
+                        winners += 1
+                        won[Int(winner.map)] = true
+                        let post = Float(winner.step) / Float(T)
+                        adaptation.adapt(th, firstMap: firstMap, totalMaps: totalMaps, winner: Int(winner.map), t: post)
+                        if !slice.maps.contains(Int(winner.map)) {
+                            if distributed { shared.prepareOne(times: times.baseAddress!) }
+                        } else {
+                            let j = Int(winner.map) - firstMap
+                            var slot = 0
+                            while slot < staleCount && staleMap[slot] != j { slot += 1 }
+                            if slot == staleCount {
+                                staleMap[slot] = j
+                                staleCount += 1
+                                for i in 0..<synapses { stale[i &* slots &+ slot] = blocked[at(i, j)] }
+                            }
+                            let columnMask = mask.baseAddress! + j * synapses
+                            let column = stale.baseAddress! + slot
+                            if tabulated {
+                                let step = Int(winner.step)
+                                let row = terms.baseAddress! + step * 256
+                                if !termsFilled[step] { stdp.fillTerms(row, post: post, timesteps: T); termsFilled[step] = true }
+                                if unitWeights && row[Int(noSpike)] == 0 {
+                                    let rec = record(g), e = rec.entries
+                                    var i = 0
+                                    for q in 0..<rec.stepCount {
+                                        let term = row[rec.step(q)], stop = rec.end(q)
+                                        while i < stop {
+                                            let syn = Int(e[i])
+                                            if columnMask[syn] != 0 { column[syn &* slots] = clampWeight(column[syn &* slots] + term) }
+                                            i &+= 1
+                                        }
+                                    }
+                                } else {
+                                    record(g).dense(into: dense.baseAddress!, synapses: synapses)
+                                    stdp.applyTerms(row, synapses: synapses, spike: { dense[$0] }, kept: { columnMask[$0] != 0 },
+                                                    weight: { column[$0 &* slots] }, setWeight: { column[$0 &* slots] = $1 })
+                                }
+                            } else {
+                                record(g).dense(into: dense.baseAddress!, synapses: synapses)
+                                stdp.updateKernel(synapses: synapses, timesteps: T, post: post, table: terms.baseAddress!,
+                                                  spike: { dense[$0] }, kept: { columnMask[$0] != 0 },
+                                                  weight: { column[$0 &* slots] }, setWeight: { column[$0 &* slots] = $1 })
+                            }
+                        }
+                    }
+                    // The group's new kernels back into the blocked weights.
+                    for slot in 0..<staleCount {
+                        let j = staleMap[slot]
+                        for i in 0..<synapses { blocked[at(i, j)] = stale[i &* slots &+ slot] }
+                    }
+                    groupStart += ng
+                }
+                if following < order.count { shared.finish(times: times.baseAddress!, comm: comm) }
+                next = following
+            }
+        }}}}}}}}}}}
         for i in 0..<synapses { for j in 0..<m { slice.weights[i * m + j] = blocked[at(i, j)] } }
         WorkCounters.add(spikes: integrated, offered: offered, events: integrated * m, samples: data.count, steps: data.count * T)
         return EpochStats(epoch: epoch, samples: data.count, winners: winners,

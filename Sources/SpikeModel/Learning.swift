@@ -96,9 +96,8 @@ extension STDP {
                       spike: (Int) -> UInt8, kept: (Int) -> Bool,
                       weight: (Int) -> Float, setWeight: (Int, Float) -> Void) {
         if isAdditive && synapses > T + 1 {
-            for s in 0..<T { table[s] = term(pre: Float(s) / Float(T), post: post) }
-            table[Int(noSpike)] = term(pre: .infinity, post: post)
-            for i in 0..<synapses where kept(i) { setWeight(i, clampWeight(weight(i) + table[Int(spike(i))])) }
+            fillTerms(table, post: post, timesteps: T)
+            applyTerms(table, synapses: synapses, spike: spike, kept: kept, weight: weight, setWeight: setWeight)
         } else {
             for i in 0..<synapses where kept(i) {
                 let s = spike(i)
@@ -106,6 +105,23 @@ extension STDP {
                 setWeight(i, updated(weight(i), pre: pre, post: post))
             }
         }
+    }
+}
+
+extension STDP {
+    /// An additive rule's terms for a neuron firing at `post`, by the input's byte: `row[s]` for
+    /// an input at step s < T, `row[noSpike]` for none (256 entries).
+    @inline(__always)
+    func fillTerms(_ row: UnsafeMutablePointer<Float>, post: Float, timesteps T: Int) {
+        for s in 0..<T { row[s] = term(pre: Float(s) / Float(T), post: post) }
+        row[Int(noSpike)] = term(pre: .infinity, post: post)
+    }
+
+    /// The kept synapses' new weights from a row of `fillTerms`.
+    @inline(__always)
+    func applyTerms(_ row: UnsafePointer<Float>, synapses: Int, spike: (Int) -> UInt8, kept: (Int) -> Bool,
+                    weight: (Int) -> Float, setWeight: (Int, Float) -> Void) {
+        for i in 0..<synapses where kept(i) { setWeight(i, clampWeight(weight(i) + row[Int(spike(i))])) }
     }
 }
 
