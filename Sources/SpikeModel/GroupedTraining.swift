@@ -27,7 +27,7 @@ import SpikeCluster
 /// prepares a share), the additive rules' STDP terms from a table filled once per epoch and post
 /// step.
 extension LayerTrainer {
-    func runEpochGrouped(_ epoch: Int, on data: SpikeDataset, stdp: STDP,
+    func runEpochGrouped(_ epoch: Int, on data: SpikeDataset, input times: UnsafeBufferPointer<UInt8>, stdp: STDP,
                          adaptation: ThresholdAdaptation) -> EpochStats {
         let spec = slice.spec
         let k = spec.kernel, inShape = data.shape
@@ -64,9 +64,9 @@ extension LayerTrainer {
         // `maxGroupSamples` and as many as `groupTrajectoryBytes` of trajectories hold.
         let weightBytes = synapses * m * 4
         let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * mPad * 4, 1), max(minGroupSamples, weightBytes / (256 << 10))))
-        // Patches are prepared a stretch of whole groups at a time, 4 MB of records at most.
+        // Patches are prepared a stretch of whole groups at a time (`patchStretchBytes`).
         let maxRecord = 2 + synapses + min(synapses, T)
-        let stretch = G * max(1, (4 << 20) / (maxRecord * 4) / G)
+        let stretch = G * max(1, patchStretchBytes / (maxRecord * 4) / G)
         let shared = SharedPatches(kernel: k, width: inShape.width, channels: cin, timesteps: T, capacity: stretch)
         var nextOffsets = [Int]()
         /// Draws the patch positions of samples `from ..< from + count` (in the plain loop's order)
@@ -108,7 +108,6 @@ extension LayerTrainer {
         // exp(-inf)) only touches the kernel's spiking inputs: half of MNIST conv2's 800.
         let unitWeights = slice.weights.allSatisfy { $0 >= 0 && $0 <= 1 }
 
-        data.times.withUnsafeBufferPointer { times in
         slice.thresholds.withUnsafeMutableBufferPointer { th in
         blocked.withUnsafeMutableBufferPointer { blocked in
         maskByMap.withUnsafeBufferPointer { mask in
@@ -340,7 +339,7 @@ extension LayerTrainer {
                 if following < order.count { shared.finish(times: times.baseAddress!, comm: comm) }
                 next = following
             }
-        }}}}}}}}}}}
+        }}}}}}}}}}
         for i in 0..<synapses { for j in 0..<m { slice.weights[i * m + j] = blocked[at(i, j)] } }
         WorkCounters.add(spikes: integrated, offered: offered, events: integrated * m, samples: data.count, steps: data.count * T)
         return EpochStats(epoch: epoch, samples: data.count, winners: winners,

@@ -86,6 +86,10 @@ public struct LayerTrainer {
     public var maxGroupSamples = 64
     /// Groups hold one sample per 256 KB of weights and at least this many.
     public var minGroupSamples = 16
+    /// The grouped path prepares its patches a stretch at a time (`SharedPatches`): as many whole
+    /// groups as this many bytes of the longest records hold (at least one group). 512 KB is 128
+    /// samples of MNIST conv2 (800 synapses, T = 128).
+    public var patchStretchBytes = 512 << 10
     /// Added to the grouped path's threshold bound; tests make it negative to force its fallback.
     var groupBoundOffset: Float = 0
 
@@ -98,9 +102,17 @@ public struct LayerTrainer {
     public func train(on data: SpikeDataset, afterEpoch: (EpochStats) -> Void) {
         var stdp = slice.spec.stdp
         var adaptation = slice.spec.thresholds
+        // The grouped path reads each patch from a random image: its input goes into memory
+        // backed by 2 MB pages, so those reads stop missing the TLB (`HugePageBytes`).
+        let input = trainsGrouped ? HugePageBytes(copying: data.times) : nil
         for epoch in 0..<slice.spec.epochs {
             let start = monotonicSeconds()
-            var stats = runEpoch(epoch, on: data, stdp: stdp, adaptation: adaptation)
+            var stats: EpochStats
+            if let input {
+                stats = runEpochGrouped(epoch, on: data, input: input.bytes, stdp: stdp, adaptation: adaptation)
+            } else {
+                stats = runEpoch(epoch, on: data, stdp: stdp, adaptation: adaptation)
+            }
             stats.seconds = monotonicSeconds() - start
             stdp.anneal(slice.spec.anneal)
             adaptation.eta *= slice.spec.anneal
@@ -108,11 +120,11 @@ public struct LayerTrainer {
         }
     }
 
-    /// One pass over the samples in an order drawn from the epoch's stream.
+    /// Whether this rank's slice trains on the grouped path (`runEpochGrouped`).
+    var trainsGrouped: Bool { slice.localMaps >= 8 && slice.synapsesPerMap * slice.localMaps * 4 > groupWeightBytes }
+
+    /// One pass over the samples in an order drawn from the epoch's stream, on the plain loop.
     public func runEpoch(_ epoch: Int, on data: SpikeDataset, stdp: STDP, adaptation: ThresholdAdaptation) -> EpochStats {
-        if slice.localMaps >= 8 && slice.synapsesPerMap * slice.localMaps * 4 > groupWeightBytes {
-            return runEpochGrouped(epoch, on: data, stdp: stdp, adaptation: adaptation)
-        }
         let spec = slice.spec
         let k = spec.kernel, inShape = data.shape
         let cin = inShape.channels, rowLen = k * cin
