@@ -28,6 +28,26 @@ extension Integration {
                                          layers: [("conv1", 5 * 5 * 2 * 8), ("conv2", 3 * 3 * 8 * 10), ("fc1", 3 * 3 * 10 * 16)])
         }
 
+        /// conv2 128 maps of 5x5x32 (400 KB of weights; 137 KB at 3 ranks, over the 128 KB at which
+        /// a rank trains on the grouped path): its patch records are prepared a share per rank,
+        /// partly in the waits of the per-sample collective, and gathered stretch by stretch (300
+        /// samples, stretches of 160). Weights, masks and thresholds identical for 1, 2 and 3 ranks.
+        @Test("a wide conv layer on the grouped path with patch records shared out: identical for 1, 2 and 3 ranks")
+        func wideLayer() async throws {
+            let box = try Sandbox("ranks-wide")
+            var c = Configs.oneLayer(name: "barsw", dataset: box.dataset)
+            c["layers"] = [Configs.conv("conv1", kernel: 5, maps: 32, epochs: 2),
+                           ["type": "pool", "name": "pool1", "window": 2, "stride": 2] as [String: Any],
+                           Configs.conv("conv2", kernel: 5, maps: 128, epochs: 2)]
+            let config = try box.writeConfig(c, as: "barsw.json")
+            let ref = try await compareAcrossRanks(box, config: config, name: "barsw", ranks: [1, 2, 3],
+                                                   layers: [("conv1", 5 * 5 * 2 * 32), ("conv2", 5 * 5 * 32 * 128)])
+            // Half of conv2's weights pruned by magnitude, the same ones at every rank count.
+            let mask = [UInt8](try #require(ref.files["weights/conv2.mask.u8"]))
+            let kept = mask.filter { $0 != 0 }.count, conv2Weights = 5 * 5 * 32 * 128
+            #expect(kept == conv2Weights / 2)
+        }
+
         /// conv1: threshold mode on kernel slices, theta = 0.7 p over epochs 0...2, reinforcement 1;
         /// conv2: 60 % of its 8 * 12 = 96 kernel slices on a cubic ramp over epochs 1...2,
         /// reinforcement 0.5: floor(0.6 * 96) = 57 slices of 9 weights, 513 of 864. Masks and the

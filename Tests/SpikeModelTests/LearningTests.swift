@@ -215,35 +215,14 @@ import SpikeCompression
     /// `on_silence: lower` as well (thresholds that fall on silent samples keep the group bound valid).
     @Test(arguments: [false, true])
     func groupedTrainingEqualsThePlainLoop(lowerOnSilence: Bool) {
-        let shape = Shape(height: 6, width: 6, channels: 8), count = 40, T = 16
-        var rng = RandomStream(seed: 5, 1)
-        let times = (0..<(count * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
-        let data = SpikeDataset(shape: shape, count: count, times: times)
-        func train(groupBytes: Int, offset: Float = 0, groupSamples: Int = 64, lower: Bool = lowerOnSilence)
-            -> (weights: [Float], thresholds: [Float], winners: Int) {
-            let spec = ConvSpec(name: "c", kernel: 3, maps: 80, epochs: 3, stdp: STDP(rule: .biological, a: 0.1, tau: 0.1),
-                                thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: lower),
-                                initialThresholdMean: 6, initialThresholdStd: 0.5)
-            let s = ConvSlice(spec: spec, input: shape, maps: 0..<80, seed: 3, layerIndex: 0)
-            var mask = s.mask
-            for i in stride(from: 0, to: mask.count, by: 7) { mask[i] = 0 }
-            s.apply(mask: mask)
-            var t = LayerTrainer(slice: s, timesteps: T, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
-            t.groupWeightBytes = groupBytes
-            t.groupBlockBytes = groupBytes
-            t.groupBoundOffset = offset
-            t.maxGroupSamples = groupSamples
-            t.minGroupSamples = groupSamples
-            var winners = 0
-            t.train(on: data) { winners += $0.winners }
-            return (s.weights, s.thresholds, winners)
-        }
-        let plain = train(groupBytes: Int.max)
+        let data = GroupedCase.data()
+        let stdp = STDP(rule: .biological, a: 0.1, tau: 0.1)
+        let plain = GroupedCase.train(data, stdp: stdp, groupBytes: Int.max, lower: lowerOnSilence)
         #expect(plain.winners > 60)
         if lowerOnSilence {
             // Some samples are silent here (fewer winners than samples), so lowering changes the outcome.
-            let kept = train(groupBytes: Int.max, lower: false)
-            #expect(kept.winners < 3 * count)
+            let kept = GroupedCase.train(data, stdp: stdp, groupBytes: Int.max, lower: false)
+            #expect(kept.winners < 3 * GroupedCase.count)
             #expect(kept.thresholds != plain.thresholds)
         }
         // Groups of 1, 7 (40 samples: a short last group), 16 and 64 (one group for all 40) samples;
@@ -251,12 +230,83 @@ import SpikeCompression
         for (bytes, offset, group) in [(0, Float(0), 16), (72 * 4 * 16, 0, 7), (72 * 4 * 40 - 1, 0, 64), (72 * 4 * 40 - 1, -1000, 16),
                                        (0, -1000, 7), (72 * 4 * 16, 0, 1), (0, 0, 64), (72 * 4 * 64, 0, 7), (72 * 4 * 80 - 1, 0, 16),
                                        (72 * 4 * 80 - 1, -1000, 64)] {
-            let grouped = train(groupBytes: bytes, offset: offset, groupSamples: group)
-            // Compared as Bools: a failure should not print thousands of weights.
-            let sameWeights = grouped.weights == plain.weights, sameThresholds = grouped.thresholds == plain.thresholds
-            #expect(sameWeights, "block budget \(bytes), bound offset \(offset), groups of \(group)")
-            #expect(sameThresholds, "block budget \(bytes), bound offset \(offset), groups of \(group)")
-            #expect(grouped.winners == plain.winners)
+            let grouped = GroupedCase.train(data, stdp: stdp, groupBytes: bytes, offset: offset, groupSamples: group, lower: lowerOnSilence)
+            GroupedCase.expectSame(grouped, plain, "block budget \(bytes), bound offset \(offset), groups of \(group)")
         }
+    }
+
+    /// The same equality for the update paths the biological case above does not take: `linear`
+    /// (a missing input has a term of its own, so the update is dense), `multiplicative` (no term
+    /// table: `updateKernel`), and `biological` on initial weights outside [0, 1] (the sparse update
+    /// is only exact while every weight is in range). Patches are prepared in stretches as short as
+    /// one group (a 1-byte stretch budget), so records cross several stretches, the last one short.
+    @Test(arguments: [("linear", false), ("multiplicative", false), ("biological", true)])
+    func groupedTrainingEqualsThePlainLoopOnEveryUpdatePath(rule: String, outOfRange: Bool) {
+        let data = GroupedCase.data()
+        let stdp = switch rule {
+        case "linear": STDP(rule: .linear, a: 0.05, aMinus: 0.03)
+        case "multiplicative": STDP(rule: .multiplicative, a: 0.1, b: 1)
+        default: STDP(rule: .biological, a: 0.1, tau: 0.1)
+        }
+        let plain = GroupedCase.train(data, stdp: stdp, groupBytes: Int.max, outOfRange: outOfRange)
+        #expect(plain.winners > 60)
+        if outOfRange {
+            // Some weights stay out of range (every epoch takes the dense update), fewer than were set
+            // (the masked ones are 0, updated ones are clamped).
+            #expect(plain.weights.allSatisfy { $0 >= 0 && $0 <= 1 } == false)
+            #expect(plain.weights.filter { $0 > 1 || $0 < 0 }.count < GroupedCase.outOfRangeCount)
+        }
+        for (bytes, group, stretch) in [(0, 7, 1), (72 * 4 * 16, 16, 1), (0, 64, 1), (72 * 4 * 40 - 1, 16, 512 << 10)] {
+            let grouped = GroupedCase.train(data, stdp: stdp, groupBytes: bytes, groupSamples: group, stretchBytes: stretch,
+                                            outOfRange: outOfRange)
+            GroupedCase.expectSame(grouped, plain, "\(rule): block budget \(bytes), groups of \(group), stretch budget \(stretch)")
+        }
+    }
+}
+
+/// The layer of the grouped-training tests: 80 maps of 3x3x8 on 6x6x8 random spike times, T = 16.
+enum GroupedCase {
+    static let shape = Shape(height: 6, width: 6, channels: 8), count = 40, T = 16
+    /// Initial weights set to 1.5 and -0.25 in the out-of-range variant (every 11th and 13th).
+    static let outOfRangeCount = (0..<(72 * 80)).filter { $0 % 11 == 0 || $0 % 13 == 0 }.count
+
+    static func data() -> SpikeDataset {
+        var rng = RandomStream(seed: 5, 1)
+        let times = (0..<(count * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
+        return SpikeDataset(shape: shape, count: count, times: times)
+    }
+
+    static func train(_ data: SpikeDataset, stdp: STDP, groupBytes: Int, offset: Float = 0, groupSamples: Int = 64,
+                      stretchBytes: Int? = nil, lower: Bool = false, outOfRange: Bool = false)
+        -> (weights: [Float], thresholds: [Float], winners: Int) {
+        let spec = ConvSpec(name: "c", kernel: 3, maps: 80, epochs: 3, stdp: stdp,
+                            thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: lower),
+                            initialThresholdMean: 6, initialThresholdStd: 0.5)
+        let s = ConvSlice(spec: spec, input: shape, maps: 0..<80, seed: 3, layerIndex: 0)
+        if outOfRange {
+            for i in 0..<s.weights.count where i % 11 == 0 || i % 13 == 0 { s.weights[i] = i % 11 == 0 ? 1.5 : -0.25 }
+        }
+        var mask = s.mask
+        for i in stride(from: 0, to: mask.count, by: 7) { mask[i] = 0 }
+        s.apply(mask: mask)
+        var t = LayerTrainer(slice: s, timesteps: T, comm: LocalCommunicator(), seed: 1, layerIndex: 0)
+        t.groupWeightBytes = groupBytes
+        t.groupBlockBytes = groupBytes
+        t.groupBoundOffset = offset
+        t.maxGroupSamples = groupSamples
+        t.minGroupSamples = groupSamples
+        if let stretchBytes { t.patchStretchBytes = stretchBytes }
+        var winners = 0
+        t.train(on: data) { winners += $0.winners }
+        return (s.weights, s.thresholds, winners)
+    }
+
+    static func expectSame(_ grouped: (weights: [Float], thresholds: [Float], winners: Int),
+                           _ plain: (weights: [Float], thresholds: [Float], winners: Int), _ label: String) {
+        // Compared as Bools: a failure should not print thousands of weights.
+        let sameWeights = grouped.weights == plain.weights, sameThresholds = grouped.thresholds == plain.thresholds
+        #expect(sameWeights, "\(label)")
+        #expect(sameThresholds, "\(label)")
+        #expect(grouped.winners == plain.winners, "\(label)")
     }
 }
