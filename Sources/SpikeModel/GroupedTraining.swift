@@ -62,14 +62,16 @@ extension LayerTrainer {
         // trajectories of maps that won earlier in it, grows with its size: MNIST conv2, 400 KB of
         // weights, trains in 1.0 s per epoch in groups of 16 and 2.6 s in groups of 64), at most
         // `maxGroupSamples` and as many as `groupTrajectoryBytes` of trajectories hold.
-        let weightBytes = synapses * m * 4
-        let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * mPad * 4, 1), max(minGroupSamples, weightBytes / (256 << 10))))
+        // Sized by the largest slice over the ranks, not this rank's: the group sets the stretch,
+        // and every rank must split the same stretches (results do not depend on the group size).
+        let largest = (slice.spec.maps + comm.size - 1) / comm.size
+        let weightBytes = synapses * largest * 4, largestPad = (largest + 7) / 8 * 8
+        let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * largestPad * 4, 1), max(minGroupSamples, weightBytes / (256 << 10))))
         // Patches are prepared a stretch of whole groups at a time (`patchStretchBytes`).
-        let maxRecord = 2 + synapses + min(synapses, T)
-        let stretch = G * max(1, patchStretchBytes / (maxRecord * 4) / G)
+        let stretch = G * max(1, patchStretchBytes / (SharedPatches.maxRecord(synapses: synapses, timesteps: T) * 4) / G)
         let shared = SharedPatches(kernel: k, width: inShape.width, channels: cin, timesteps: T, capacity: stretch)
         var nextOffsets = [Int]()
-        /// Draws the patch positions of samples `from ..< from + count` (in the plain loop's order)
+        /// Draws the patch positions of samples `from ..< from + stretch` (in the plain loop's order)
         /// and names them as the stretch to prepare next.
         func beginStretch(from: Int) {
             nextOffsets.removeAll(keepingCapacity: true)
@@ -106,7 +108,8 @@ extension LayerTrainer {
         // are checked here): then a term of 0 leaves a weight as it is (w + -0 = w and the clamp
         // is the identity), so a rule whose term for a missing input spike is 0 (biological: a
         // exp(-inf)) only touches the kernel's spiking inputs: half of MNIST conv2's 800.
-        let unitWeights = slice.weights.allSatisfy { $0 >= 0 && $0 <= 1 }
+        // (-0 is left out: the dense update turns it into +0, the sparse one would keep it.)
+        let unitWeights = slice.weights.allSatisfy { $0.bitPattern == 0 || ($0 > 0 && $0 <= 1) }
 
         slice.thresholds.withUnsafeMutableBufferPointer { th in
         blocked.withUnsafeMutableBufferPointer { blocked in
@@ -237,9 +240,10 @@ extension LayerTrainer {
                 return WinnerCandidate(step: Int32(record(g).step(lo)), potential: row(lo)[best], map: Int32(firstMap + best))
             }
 
-            // Stretch by stretch: while one is trained, the next is prepared, each rank its share,
-            // a patch at a time whenever it expects to wait (the sample's winner is another
-            // rank's, which has the STDP update to make before the next collective).
+            // Stretch by stretch. With several ranks, while one is trained the next is prepared,
+            // each rank its share, a patch at a time whenever it expects to wait (the sample's
+            // winner is another rank's, which has the STDP update to make before the next
+            // collective); the rest of the share just before the gather. One rank prepares it all then.
             var next = 0
             if !order.isEmpty {
                 beginStretch(from: 0)

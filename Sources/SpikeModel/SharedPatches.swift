@@ -14,11 +14,12 @@ import SpikeCluster
 /// A record is `[n, q, entries..., steps...]` in `Int32` words: the `n` inputs that spiked, as
 /// synapse indices (kernel order: row, column, channel) sorted by step and within a step by
 /// index (the order of a stable counting sort), then one word per distinct step, `step << 24 |
-/// end`, `end` being the entry index just past the step's last input.
+/// end` as 32 unsigned bits (steps up to 254), `end` being the entry index just past the step's
+/// last input.
 final class SharedPatches {
     let kernel: Int, width: Int, channels: Int, timesteps: Int
     let synapses: Int
-    /// The longest record: every input spiking, each at a step of its own.
+    /// An upper bound on a record's words: every input spiking, at as many steps as there can be.
     let maxRecord: Int
     /// The most samples a stretch may hold.
     let capacity: Int
@@ -38,10 +39,11 @@ final class SharedPatches {
     private let ahead = 2
 
     init(kernel: Int, width: Int, channels: Int, timesteps: Int, capacity: Int) {
+        precondition(timesteps > 0 && timesteps < Int(noSpike), "patch records hold steps 0..<255")
         precondition(kernel * kernel * channels < 1 << 24, "patch records keep synapse indices in 24 bits")
         self.kernel = kernel; self.width = width; self.channels = channels; self.timesteps = timesteps
         synapses = kernel * kernel * channels
-        maxRecord = 2 + synapses + min(synapses, timesteps)
+        maxRecord = Self.maxRecord(synapses: synapses, timesteps: timesteps)
         self.capacity = capacity
         records = .allocate(capacity: capacity * maxRecord)
         part = .allocate(capacity: capacity * maxRecord)
@@ -50,6 +52,8 @@ final class SharedPatches {
         spiking = .allocate(capacity: synapses)
         counts = .allocate(capacity: 4 * 256)
     }
+
+    static func maxRecord(synapses: Int, timesteps: Int) -> Int { 2 + synapses + min(synapses, timesteps) }
 
     deinit {
         records.deallocate(); part.deallocate(); patch.deallocate(); spiking.deallocate(); counts.deallocate()
@@ -145,7 +149,7 @@ final class SharedPatches {
             let a = c0[t], b = c1[t], c = c2[t], d = c3[t]
             c0[t] = acc; c1[t] = acc &+ a; c2[t] = acc &+ a &+ b; c3[t] = acc &+ a &+ b &+ c
             acc &+= a &+ b &+ c &+ d
-            if acc > c0[t] { steps[q] = Int32(t) << 24 | acc; q &+= 1 }
+            if acc > c0[t] { steps[q] = Int32(truncatingIfNeeded: t << 24) | acc; q &+= 1 }
         }
         @inline(__always) func place(_ counters: UnsafeMutablePointer<Int32>, _ u: Int) {
             let i = sp[u], step = Int(pb[Int(i)])
@@ -169,7 +173,8 @@ struct PatchRecord {
     @inline(__always) var stepCount: Int { Int(base[1]) }
     /// The spiking inputs' synapse indices, by step.
     @inline(__always) var entries: UnsafePointer<Int32> { base + 2 }
-    @inline(__always) func step(_ q: Int) -> Int { Int(base[2 + spikes + q] >> 24) }
+    /// Step `q`'s step. The word is read unsigned: steps from 128 on set its sign bit.
+    @inline(__always) func step(_ q: Int) -> Int { Int(UInt32(bitPattern: base[2 + spikes + q]) >> 24) }
     /// The entry index just past step `q`'s inputs.
     @inline(__always) func end(_ q: Int) -> Int { Int(base[2 + spikes + q] & 0xFF_FFFF) }
 

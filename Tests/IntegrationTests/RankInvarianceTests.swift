@@ -48,6 +48,20 @@ extension Integration {
             #expect(kept == conv2Weights / 2)
         }
 
+        /// conv2 23 maps of 9x9x64 (5184 synapses, 20.7 KB a map): at 3 ranks the slices are 8, 8
+        /// and 7 maps, and a rank's own slice would send the first two to the grouped path (166 KB)
+        /// and the third to the plain loop (under 8 maps), with different collectives; the path is
+        /// decided from the smallest slice, the same on every rank. At 1 and 2 ranks it is grouped.
+        @Test("a layer whose slices straddle the grouped path's threshold: identical for 1, 2 and 3 ranks")
+        func straddlingSlices() async throws {
+            let box = try Sandbox("ranks-straddle")
+            var c = Configs.oneLayer(name: "barss", dataset: box.dataset)
+            c["layers"] = [Configs.conv("conv1", kernel: 5, maps: 64, epochs: 1), Configs.conv("conv2", kernel: 9, maps: 23, epochs: 2)]
+            let config = try box.writeConfig(c, as: "barss.json")
+            try await compareAcrossRanks(box, config: config, name: "barss", ranks: [1, 2, 3],
+                                         layers: [("conv1", 5 * 5 * 2 * 64), ("conv2", 9 * 9 * 64 * 23)])
+        }
+
         /// conv1: threshold mode on kernel slices, theta = 0.7 p over epochs 0...2, reinforcement 1;
         /// conv2: 60 % of its 8 * 12 = 96 kernel slices on a cubic ramp over epochs 1...2,
         /// reinforcement 0.5: floor(0.6 * 96) = 57 slices of 9 weights, 513 of 864. Masks and the

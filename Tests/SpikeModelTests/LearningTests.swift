@@ -240,15 +240,17 @@ import SpikeCompression
     /// table: `updateKernel`), and `biological` on initial weights outside [0, 1] (the sparse update
     /// is only exact while every weight is in range). Patches are prepared in stretches as short as
     /// one group (a 1-byte stretch budget), so records cross several stretches, the last one short.
-    @Test(arguments: [("linear", false), ("multiplicative", false), ("biological", true)])
-    func groupedTrainingEqualsThePlainLoopOnEveryUpdatePath(rule: String, outOfRange: Bool) {
-        let data = GroupedCase.data()
+    /// And with T = 200: steps from 128 on, whose record words have the sign bit set.
+    @Test(arguments: [("linear", false, 16), ("multiplicative", false, 16), ("biological", true, 16), ("biological", false, 200),
+                      ("multiplicative", false, 200)])
+    func groupedTrainingEqualsThePlainLoopOnEveryUpdatePath(rule: String, outOfRange: Bool, timesteps: Int) {
+        let data = GroupedCase.data(timesteps: timesteps)
         let stdp = switch rule {
         case "linear": STDP(rule: .linear, a: 0.05, aMinus: 0.03)
         case "multiplicative": STDP(rule: .multiplicative, a: 0.1, b: 1)
         default: STDP(rule: .biological, a: 0.1, tau: 0.1)
         }
-        let plain = GroupedCase.train(data, stdp: stdp, groupBytes: Int.max, outOfRange: outOfRange)
+        let plain = GroupedCase.train(data, stdp: stdp, groupBytes: Int.max, outOfRange: outOfRange, timesteps: timesteps)
         #expect(plain.winners > 60)
         if outOfRange {
             // Some weights stay out of range (every epoch takes the dense update), fewer than were set
@@ -258,26 +260,27 @@ import SpikeCompression
         }
         for (bytes, group, stretch) in [(0, 7, 1), (72 * 4 * 16, 16, 1), (0, 64, 1), (72 * 4 * 40 - 1, 16, 512 << 10)] {
             let grouped = GroupedCase.train(data, stdp: stdp, groupBytes: bytes, groupSamples: group, stretchBytes: stretch,
-                                            outOfRange: outOfRange)
+                                            outOfRange: outOfRange, timesteps: timesteps)
             GroupedCase.expectSame(grouped, plain, "\(rule): block budget \(bytes), groups of \(group), stretch budget \(stretch)")
         }
     }
 }
 
-/// The layer of the grouped-training tests: 80 maps of 3x3x8 on 6x6x8 random spike times, T = 16.
+/// The layer of the grouped-training tests: 80 maps of 3x3x8 on 6x6x8 random spike times, T = 16
+/// unless said otherwise.
 enum GroupedCase {
-    static let shape = Shape(height: 6, width: 6, channels: 8), count = 40, T = 16
+    static let shape = Shape(height: 6, width: 6, channels: 8), count = 40
     /// Initial weights set to 1.5 and -0.25 in the out-of-range variant (every 11th and 13th).
     static let outOfRangeCount = (0..<(72 * 80)).filter { $0 % 11 == 0 || $0 % 13 == 0 }.count
 
-    static func data() -> SpikeDataset {
+    static func data(timesteps T: Int = 16) -> SpikeDataset {
         var rng = RandomStream(seed: 5, 1)
         let times = (0..<(count * shape.count)).map { _ in rng.int(below: 3) == 0 ? noSpike : UInt8(rng.int(below: T)) }
         return SpikeDataset(shape: shape, count: count, times: times)
     }
 
     static func train(_ data: SpikeDataset, stdp: STDP, groupBytes: Int, offset: Float = 0, groupSamples: Int = 64,
-                      stretchBytes: Int? = nil, lower: Bool = false, outOfRange: Bool = false)
+                      stretchBytes: Int? = nil, lower: Bool = false, outOfRange: Bool = false, timesteps T: Int = 16)
         -> (weights: [Float], thresholds: [Float], winners: Int) {
         let spec = ConvSpec(name: "c", kernel: 3, maps: 80, epochs: 3, stdp: stdp,
                             thresholds: ThresholdAdaptation(eta: 1, targetTime: 0.75, minThreshold: 1, lowerOnSilence: lower),

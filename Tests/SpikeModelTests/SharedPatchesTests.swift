@@ -20,16 +20,18 @@ import SpikeCluster
         spiking.sort { ($0.step, $0.index) < ($1.step, $1.index) }
         var steps: [Int32] = []
         for (i, s) in spiking.enumerated() where i + 1 == spiking.count || spiking[i + 1].step != s.step {
-            steps.append(Int32(s.step << 24 | (i + 1)))
+            steps.append(Int32(truncatingIfNeeded: s.step << 24 | (i + 1)))
         }
         return [Int32(spiking.count), Int32(steps.count)] + spiking.map { Int32($0.index) } + steps
     }
 
-    /// 5x5x3 patches of a 9x8x3 image stack with T = 40 (steps up to 39, a third not spiking, runs
-    /// of equal steps as in real data); 100 patches in stretches of 32 (the last of 4), part of each
-    /// prepared a patch at a time as a waiting rank does, the rest by `finish`.
-    @Test func recordsMatchAnIndependentSort() {
-        let kernel = 5, width = 8, height = 9, channels = 3, T = 40, images = 6
+    /// 5x5x3 patches of a 9x8x3 image stack with T = 40 and 200 (a third of the inputs not spiking,
+    /// runs of equal steps as in real data; from step 128 on a step word's sign bit is set); 100
+    /// patches in stretches of 32 (the last of 4), part of each prepared a patch at a time as a
+    /// waiting rank does, the rest by `finish`.
+    @Test(arguments: [40, 200])
+    func recordsMatchAnIndependentSort(timesteps T: Int) {
+        let kernel = 5, width = 8, height = 9, channels = 3, images = 6
         var rng = RandomStream(seed: 11, 2)
         var times = [UInt8](repeating: noSpike, count: images * height * width * channels)
         var i = 0
@@ -47,7 +49,7 @@ import SpikeCluster
             return ((image * height + y) * width + x) * channels
         }
         let shared = SharedPatches(kernel: kernel, width: width, channels: channels, timesteps: T, capacity: 32)
-        #expect(shared.maxRecord == 2 + 75 + 40)
+        #expect(shared.maxRecord == 2 + 75 + min(75, T))
         var checked = 0
         times.withUnsafeBufferPointer { tp in
             var next = 0
@@ -60,6 +62,9 @@ import SpikeCluster
                     let expected = Self.expectedRecord(times, offset: offset, kernel: kernel, width: width, channels: channels, timesteps: T)
                     let got = Array(UnsafeBufferPointer(start: shared.records + shared.start[s], count: expected.count))
                     #expect(got == expected, "patch \(next + s) at offset \(offset)")
+                    // The accessors decode what the expected record holds.
+                    let steps = expected.suffix(Int(expected[1])).map { Int(UInt32(bitPattern: $0) >> 24) }
+                    #expect((0..<steps.count).map { PatchRecord(base: shared.records + shared.start[s]).step($0) } == steps)
                     // The record read back as a dense patch is the patch itself.
                     let record = PatchRecord(base: shared.records + shared.start[s])
                     var dense = [UInt8](repeating: 7, count: kernel * kernel * channels)
