@@ -33,6 +33,7 @@ public final class MPICommunicator: Communicator {
         var finalized: Int32 = 0
         MPI_Finalized(&finalized)
         if owned && finalized == 0 {
+            freeSharedMinimum()
             var c: MPI_Comm? = comm
             MPI_Comm_free(&c)
         }
@@ -58,7 +59,10 @@ public final class MPICommunicator: Communicator {
     public func finalize() {
         var flag: Int32 = 0
         MPI_Finalized(&flag)
-        if flag == 0 { MPI_Finalize() }
+        if flag == 0 {
+            freeSharedMinimum()
+            MPI_Finalize()
+        }
     }
 
     // Every buffer travels as elements of a contiguous byte type: one code path for all element
@@ -106,11 +110,27 @@ public final class MPICommunicator: Communicator {
         return Int32(n)
     }
 
-    /// Global minimum of one 64-bit key: the per-sample winner agreement in one small collective.
+    /// Global minimum of one 64-bit key: the per-sample winner agreement, 60000 times an epoch.
+    /// When every rank of the communicator is on one node, through a shared-memory window
+    /// (`SharedMinimum`): each rank posts its key and reads the others' (one cache line each way,
+    /// against OpenMPI's matched messages); otherwise `MPI_Allreduce`.
     public func allreduceMin(_ value: UInt64) -> UInt64 {
+        if case .unknown = sharedMinimum { sharedMinimum = SharedMinimum(comm: comm, rank: rank, size: size).map { .shared($0) } ?? .messages }
+        if case .shared(let shared) = sharedMinimum { return shared.minimum(value) }
         var v = value
         MPI_Allreduce(cmpi_in_place(), &v, 1, cmpi_uint64(), cmpi_op_min(), comm)
         return v
+    }
+
+    /// Made at the first `allreduceMin(UInt64)` (a collective call, so at the same point on every
+    /// rank): `.shared` on one node, `.messages` when the ranks span nodes.
+    private enum MinimumPath { case unknown, messages, shared(SharedMinimum) }
+    private var sharedMinimum = MinimumPath.unknown
+
+    /// Frees the shared window (a collective call: every rank of the communicator makes it).
+    private func freeSharedMinimum() {
+        if case .shared(let shared) = sharedMinimum { shared.free() }
+        sharedMinimum = .unknown
     }
 
     public func allgatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,
@@ -156,5 +176,81 @@ public final class MPICommunicator: Communicator {
         FileHandle.standardError.write(Data("spinnprune: rank \(worldRank): \(reason)\n".utf8))
         if worldSize > 1 { MPI_Abort(cmpi_comm_world(), code) }
         exit(code)
+    }
+}
+
+/// The minimum of one key per rank through an MPI shared-memory window: rank r's line holds a
+/// round number and the key of the round, in one of two cells by the round's parity. A rank posts
+/// its key, then the round number (release); it reads each other rank's key once that rank's round
+/// number has reached its own (acquire). A rank can only post round k + 2, overwriting the cell of
+/// round k, after every other rank has posted round k + 1, that is after it read round k: two
+/// cells suffice. Waiting spins, then yields the core (oversubscribed ranks must let the others run).
+final class SharedMinimum {
+    private let size: Int, rank: Int
+    private var window: MPI_Win?
+    private let nodeComm: MPI_Comm?
+    private let lines: UnsafeMutablePointer<UInt64>
+    private var round: UInt64 = 0
+    /// 128 bytes per rank: a line and its neighbour, which the adjacent-line prefetcher pairs.
+    private static let stride = 16
+
+    /// nil when the ranks of `comm` are not all on one node, or the window cannot be made.
+    init?(comm: MPI_Comm, rank: Int, size: Int) {
+        self.rank = rank; self.size = size
+        var node: MPI_Comm? = cmpi_comm_null()
+        guard size > 1, MPI_Comm_split_type(comm, cmpi_comm_type_shared(), 0, cmpi_info_null(), &node) == 0,
+              let node, node != cmpi_comm_null() else { return nil }
+        var nodeSize: Int32 = 0
+        MPI_Comm_size(node, &nodeSize)
+        // The same answer on every rank: all ranks on one node, or none sees them all.
+        guard Int(nodeSize) == size else {
+            var n: MPI_Comm? = node
+            MPI_Comm_free(&n)
+            return nil
+        }
+        var base: UnsafeMutableRawPointer? = nil
+        var win: MPI_Win? = cmpi_win_null()
+        let bytes = MPI_Aint(Self.stride * 8)
+        let status = withUnsafeMutablePointer(to: &base) { MPI_Win_allocate_shared(bytes, 8, cmpi_info_null(), node, $0, &win) }
+        var size0: MPI_Aint = 0, unit0: Int32 = 0
+        var base0: UnsafeMutableRawPointer? = nil
+        guard status == 0, let win,
+              withUnsafeMutablePointer(to: &base0, { MPI_Win_shared_query(win, 0, &size0, &unit0, $0) }) == 0,
+              let base0 else {
+            var n: MPI_Comm? = node
+            MPI_Comm_free(&n)
+            return nil
+        }
+        window = win
+        nodeComm = node
+        // Ranks' segments are contiguous from rank 0's (the default, `alloc_shared_noncontig` unset).
+        lines = base0.assumingMemoryBound(to: UInt64.self)
+        for i in 0..<Self.stride { cmpi_store_relaxed(lines + rank * Self.stride + i, 0) }
+        MPI_Barrier(node)
+    }
+
+    func minimum(_ value: UInt64) -> UInt64 {
+        round &+= 1
+        let mine = lines + rank * Self.stride
+        cmpi_store_relaxed(mine + 1 + Int(round & 1), value)
+        cmpi_store_release(mine, round)
+        var m = value
+        for r in 0..<size where r != rank {
+            let line = lines + r * Self.stride
+            var spins = 0
+            while cmpi_load_acquire(line) < round {
+                spins += 1
+                if spins > 4096 { sched_yield() }
+            }
+            m = min(m, cmpi_load_relaxed(line + 1 + Int(round & 1)))
+        }
+        return m
+    }
+
+    func free() {
+        MPI_Barrier(nodeComm)
+        if window != nil { MPI_Win_free(&window); window = nil }
+        var n: MPI_Comm? = nodeComm
+        MPI_Comm_free(&n)
     }
 }
