@@ -62,6 +62,30 @@ extension Integration {
                                          layers: [("conv1", 5 * 5 * 2 * 64), ("conv2", 9 * 9 * 64 * 23)])
         }
 
+        /// The per-sample winner minimum through the shared-memory window (the default on one node)
+        /// and through `MPI_Allreduce` (what ranks on several nodes use; forced here by
+        /// SPINNPRUNE_MINIMUM=messages): the same weights, thresholds and masks at 3 ranks.
+        @Test("the winner minimum through shared memory and through MPI_Allreduce: identical at 3 ranks")
+        func minimumPaths() async throws {
+            let box = try Sandbox("ranks-minimum")
+            let config = try box.writeConfig(Configs.twoLayers(name: "barsm", dataset: box.dataset), as: "barsm.json")
+            var files: [[String: Data]] = []
+            for (dir, env) in [("shared", [String]()), ("messages", ["-x", "SPINNPRUNE_MINIMUM=messages"])] {
+                let runs = box.path(dir)
+                let result = try await runProcess(try mpirunExecutable(), ["--oversubscribe"] + env +
+                                                  ["-np", "3", box.binary.path, "train", config, "--runs-dir", runs.path], in: box.root)
+                try #require(result.succeeded, "training with the \(dir) minimum failed:\n\(result)")
+                let weights = runs.appendingPathComponent("barsm/weights")
+                var here: [String: Data] = [:]
+                for name in box.entries(of: weights) { here[name] = try Data(contentsOf: weights.appendingPathComponent(name)) }
+                files.append(here)
+            }
+            #expect(files[0].keys.sorted() == files[1].keys.sorted())
+            #expect(files[0].keys.contains("conv2.weights.f32") && files[0].keys.contains("conv2.thresholds.f32"),
+                    "\(files[0].keys.sorted())")
+            for (name, data) in files[0] { #expect(files[1][name] == data, "\(name) differs between the two paths") }
+        }
+
         /// conv1: threshold mode on kernel slices, theta = 0.7 p over epochs 0...2, reinforcement 1;
         /// conv2: 60 % of its 8 * 12 = 96 kernel slices on a cubic ramp over epochs 1...2,
         /// reinforcement 0.5: floor(0.6 * 96) = 57 slices of 9 weights, 513 of 864. Masks and the
