@@ -23,6 +23,7 @@ final class HugePageBytes {
             let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: p) + huge - 1) / huge * huge)!
             _ = madvise(aligned, size - huge, MADV_HUGEPAGE)
             source.withUnsafeBytes { aligned.copyMemory(from: $0.baseAddress!, byteCount: source.count) }
+            _ = mprotect(aligned, size - huge, PROT_READ)   // read-only from here: a stray write traps
             mapping = p
             mappedBytes = size
             bytes = UnsafeBufferPointer(start: aligned.assumingMemoryBound(to: UInt8.self), count: source.count)
