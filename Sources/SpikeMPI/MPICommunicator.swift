@@ -115,14 +115,14 @@ public final class MPICommunicator: Communicator {
     /// (`SharedMinimum`): each rank posts its key and reads the others' (one cache line each way,
     /// against OpenMPI's matched messages); otherwise `MPI_Allreduce`.
     public func allreduceMin(_ value: UInt64) -> UInt64 {
-        if case .unknown = sharedMinimum {
+        if case .unknown = minimumPath {
             // SPINNPRUNE_MINIMUM=messages keeps MPI_Allreduce on one node (the tests compare the two
             // paths); agreed over the ranks, since making the window is a collective call.
             var messages: Int32 = getenv("SPINNPRUNE_MINIMUM").map { String(cString: $0) == "messages" ? 1 : 0 } ?? 0
             if size > 1 { MPI_Allreduce(cmpi_in_place(), &messages, 1, cmpi_int32(), cmpi_op_max(), comm) }
-            sharedMinimum = messages != 0 ? .messages : SharedMinimum(comm: comm, rank: rank, size: size).map { .shared($0) } ?? .messages
+            minimumPath = messages != 0 ? .messages : SharedMinimum(comm: comm, rank: rank, size: size).map { .shared($0) } ?? .messages
         }
-        if case .shared(let shared) = sharedMinimum { return shared.minimum(value) }
+        if case .shared(let shared) = minimumPath { return shared.minimum(value) }
         var v = value
         MPI_Allreduce(cmpi_in_place(), &v, 1, cmpi_uint64(), cmpi_op_min(), comm)
         return v
@@ -131,12 +131,12 @@ public final class MPICommunicator: Communicator {
     /// Made at the first `allreduceMin(UInt64)` (a collective call, so at the same point on every
     /// rank): `.shared` on one node, `.messages` when the ranks span nodes.
     private enum MinimumPath { case unknown, messages, shared(SharedMinimum) }
-    private var sharedMinimum = MinimumPath.unknown
+    private var minimumPath = MinimumPath.unknown
 
     /// Frees the shared window (a collective call: every rank of the communicator makes it).
     private func freeSharedMinimum() {
-        if case .shared(let shared) = sharedMinimum { shared.free() }
-        sharedMinimum = .unknown
+        if case .shared(let shared) = minimumPath { shared.free() }
+        minimumPath = .unknown
     }
 
     public func allgatherv<T: BitwiseCopyable>(_ send: UnsafeBufferPointer<T>, into recv: UnsafeMutableBufferPointer<T>,

@@ -64,7 +64,7 @@ extension LayerTrainer {
         // `maxGroupSamples` and as many as `groupTrajectoryBytes` of trajectories hold.
         // Sized by the largest slice over the ranks, not this rank's: the group sets the stretch,
         // and every rank must split the same stretches (results do not depend on the group size).
-        let largest = (slice.spec.maps + comm.size - 1) / comm.size
+        let largest = sliceSizes.largest
         let weightBytes = synapses * largest * 4, largestPad = (largest + 7) / 8 * 8
         let G = max(1, min(maxGroupSamples, groupTrajectoryBytes / max(T * largestPad * 4, 1), max(minGroupSamples, weightBytes / (256 << 10))))
         // Patches are prepared a stretch of whole groups at a time (`patchStretchBytes`).

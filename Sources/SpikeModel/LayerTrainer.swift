@@ -127,8 +127,15 @@ public struct LayerTrainer {
     /// slice of the layer's maps over the ranks (`MapSlices`), so that every rank decides the same:
     /// the grouped path's collectives (a gather of patch records per stretch) must match on all.
     var trainsGrouped: Bool {
-        let smallest = slice.spec.maps / comm.size
+        let smallest = sliceSizes.smallest
         return smallest >= 8 && slice.synapsesPerMap * smallest * 4 > groupWeightBytes
+    }
+
+    /// The smallest and the largest slice of the layer's maps over the ranks (`MapSlices`, as
+    /// `train` slices them): the same on every rank, unlike this rank's own slice.
+    var sliceSizes: (smallest: Int, largest: Int) {
+        let counts = MapSlices(count: slice.spec.maps, ranks: comm.size).counts
+        return (counts.min() ?? 0, counts.max() ?? 0)
     }
 
     /// One pass over the samples in an order drawn from the epoch's stream, on the plain loop.

@@ -207,8 +207,10 @@ final class Sandbox {
     }
 
     /// `mpirun --oversubscribe -np N spinnprune args...`.
-    func mpirun(_ ranks: Int, _ args: [String]) async throws -> RunResult {
-        try await runProcess(try mpirunExecutable(), ["--oversubscribe", "-np", "\(ranks)", binary.path] + args, in: root)
+    /// `environment` is set in every rank (`mpirun -x NAME=value`).
+    func mpirun(_ ranks: Int, _ args: [String], environment: [String: String] = [:]) async throws -> RunResult {
+        let exports = environment.sorted { $0.key < $1.key }.flatMap { ["-x", "\($0.key)=\($0.value)"] }
+        return try await runProcess(try mpirunExecutable(), ["--oversubscribe"] + exports + ["-np", "\(ranks)", binary.path] + args, in: root)
     }
 
     /// Every entry (hidden ones too) of a directory, sorted; empty when it does not exist.

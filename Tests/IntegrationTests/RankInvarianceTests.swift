@@ -64,26 +64,14 @@ extension Integration {
 
         /// The per-sample winner minimum through the shared-memory window (the default on one node)
         /// and through `MPI_Allreduce` (what ranks on several nodes use; forced here by
-        /// SPINNPRUNE_MINIMUM=messages): the same weights, thresholds and masks at 3 ranks.
+        /// SPINNPRUNE_MINIMUM=messages): the same weights, thresholds, masks and metrics at 3 ranks.
         @Test("the winner minimum through shared memory and through MPI_Allreduce: identical at 3 ranks")
         func minimumPaths() async throws {
             let box = try Sandbox("ranks-minimum")
             let config = try box.writeConfig(Configs.twoLayers(name: "barsm", dataset: box.dataset), as: "barsm.json")
-            var files: [[String: Data]] = []
-            for (dir, env) in [("shared", [String]()), ("messages", ["-x", "SPINNPRUNE_MINIMUM=messages"])] {
-                let runs = box.path(dir)
-                let result = try await runProcess(try mpirunExecutable(), ["--oversubscribe"] + env +
-                                                  ["-np", "3", box.binary.path, "train", config, "--runs-dir", runs.path], in: box.root)
-                try #require(result.succeeded, "training with the \(dir) minimum failed:\n\(result)")
-                let weights = runs.appendingPathComponent("barsm/weights")
-                var here: [String: Data] = [:]
-                for name in box.entries(of: weights) { here[name] = try Data(contentsOf: weights.appendingPathComponent(name)) }
-                files.append(here)
-            }
-            #expect(files[0].keys.sorted() == files[1].keys.sorted())
-            #expect(files[0].keys.contains("conv2.weights.f32") && files[0].keys.contains("conv2.thresholds.f32"),
-                    "\(files[0].keys.sorted())")
-            for (name, data) in files[0] { #expect(files[1][name] == data, "\(name) differs between the two paths") }
+            try await compareAcrossLayouts(box, config: config, name: "barsm",
+                                           runs: [RankLayout(ranks: 3), RankLayout(ranks: 3, minimum: "messages")],
+                                           layers: [("conv1", 5 * 5 * 2 * 8), ("conv2", 3 * 3 * 8 * 12)])
         }
 
         /// conv1: threshold mode on kernel slices, theta = 0.7 p over epochs 0...2, reinforcement 1;
@@ -151,9 +139,13 @@ private func compareAcrossRanks(_ box: Sandbox, config: String, name: String, ra
 struct RankLayout: CustomStringConvertible {
     var ranks: Int
     var groups: Int? = nil
-    var description: String { "\(ranks) rank(s)" + (groups.map { " in \($0) group(s)" } ?? "") }
-    /// The runs directory of this layout under a sandbox: np<N>, or np<N>g<G> with groups.
-    var directory: String { "np\(ranks)" + (groups.map { "g\($0)" } ?? "") }
+    /// SPINNPRUNE_MINIMUM for every rank (`messages`: the winner minimum by `MPI_Allreduce`).
+    var minimum: String? = nil
+    var description: String {
+        "\(ranks) rank(s)" + (groups.map { " in \($0) group(s)" } ?? "") + (minimum.map { ", \($0) minimum" } ?? "")
+    }
+    /// The runs directory of this layout under a sandbox: np<N>, np<N>g<G> with groups, -<minimum>.
+    var directory: String { "np\(ranks)" + (groups.map { "g\($0)" } ?? "") + (minimum.map { "-\($0)" } ?? "") }
 }
 
 /// As `compareAcrossRanks`, for any rank counts and groups. `extraFiles` (paths in the run
@@ -167,7 +159,8 @@ func compareAcrossLayouts(_ box: Sandbox, config: String, name: String, runs lay
     for layout in layouts {
         let n = layout.ranks
         let runs = box.path(layout.directory)
-        let result = try await box.mpirun(n, ["train", config, "--runs-dir", runs.path] + (layout.groups.map { ["--groups", "\($0)"] } ?? []))
+        let result = try await box.mpirun(n, ["train", config, "--runs-dir", runs.path] + (layout.groups.map { ["--groups", "\($0)"] } ?? []),
+                                          environment: layout.minimum.map { ["SPINNPRUNE_MINIMUM": $0] } ?? [:])
         try #require(result.succeeded, "training with \(layout) failed:\n\(result)")
         #expect(result.stdout.contains("\(n) rank(s)"), "\(result)")
         let dir = runs.appendingPathComponent(name)
